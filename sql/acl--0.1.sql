@@ -1,0 +1,515 @@
+/* acl 0.1: the catalog (users, roles, policies, access, permissions, shares),
+ * its validation, the built-in Administrator and Public rows, and the identity
+ * and inspection functions implemented in C. */
+
+\echo Use "CREATE EXTENSION acl" to load this file. \quit
+
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+/* ---------------------------------------------------------------------------
+ * Helpers used by the catalog checks and by the C code.
+ * ------------------------------------------------------------------------- */
+
+-- One ip_access entry: a single address, a CIDR block, or an "a-b" range of
+-- one family with a <= b.  NULL when the entry is malformed.
+CREATE FUNCTION @extschema@._ip_entry_bounds(entry text, OUT lo inet, OUT hi inet)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts text[];
+BEGIN
+    IF entry ~ '[*]' THEN
+        RETURN;                 -- wildcards are refused, as in Directus
+    END IF;
+    IF strpos(entry, '-') > 0 THEN
+        parts := string_to_array(entry, '-');
+        IF cardinality(parts) <> 2 THEN
+            RETURN;
+        END IF;
+        BEGIN
+            lo := btrim(parts[1])::inet;
+            hi := btrim(parts[2])::inet;
+        EXCEPTION WHEN invalid_text_representation THEN
+            lo := NULL; hi := NULL;
+            RETURN;
+        END;
+        IF family(lo) <> family(hi) OR lo > hi
+           OR masklen(lo) <> (CASE family(lo) WHEN 4 THEN 32 ELSE 128 END)
+           OR masklen(hi) <> (CASE family(hi) WHEN 4 THEN 32 ELSE 128 END) THEN
+            lo := NULL; hi := NULL;
+        END IF;
+        RETURN;
+    END IF;
+    IF entry ~ '/' AND split_part(entry, '/', 2) !~ '^[0-9]{1,3}$' THEN
+        RETURN;                 -- netmask notation (a.b.c.d/255.0.0.0) is refused
+    END IF;
+    BEGIN
+        lo := btrim(entry)::inet;   -- host bits may be set (192.168.1.0/22), as in Directus
+    EXCEPTION WHEN invalid_text_representation THEN
+        RETURN;
+    END;
+    hi := lo;
+END
+$$;
+
+-- Whether a client address passes a policy's ip_access list (spec §2.5).
+-- An empty list restricts nothing; an unknown client address (Unix socket)
+-- passes no restricted list.
+CREATE FUNCTION @extschema@._ip_allowed(ip_access text[], client inet)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN ip_access IS NULL OR cardinality(ip_access) = 0 THEN true
+        WHEN client IS NULL THEN false
+        ELSE EXISTS (
+            SELECT 1
+              FROM unnest(ip_access) AS e(entry),
+                   LATERAL @extschema@._ip_entry_bounds(e.entry) AS b
+             WHERE family(b.lo) = family(client)
+               AND (CASE WHEN b.lo = b.hi THEN client <<= b.lo
+                         ELSE host(client)::inet BETWEEN b.lo AND b.hi END))
+    END
+$$;
+
+/* ---------------------------------------------------------------------------
+ * The catalog (Directus v11 shape, PostgreSQL types).
+ * ------------------------------------------------------------------------- */
+
+CREATE TABLE @extschema@.roles (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name        varchar(100) NOT NULL,
+    icon        varchar(64) NOT NULL DEFAULT 'supervised_user_circle',
+    description text,
+    parent      uuid REFERENCES @extschema@.roles (id) ON DELETE SET NULL,
+    CONSTRAINT roles_parent_not_self CHECK (parent IS DISTINCT FROM id)
+);
+CREATE INDEX roles_parent_idx ON @extschema@.roles (parent);
+
+CREATE TABLE @extschema@.policies (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name         varchar(100) NOT NULL,
+    icon         varchar(64) NOT NULL DEFAULT 'badge',
+    description  text,
+    ip_access    text[],
+    enforce_tfa  boolean NOT NULL DEFAULT false,
+    admin_access boolean NOT NULL DEFAULT false,
+    app_access   boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE @extschema@.users (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    email        varchar(128) UNIQUE,
+    first_name   varchar(50),
+    last_name    varchar(50),
+    status       varchar(16) NOT NULL DEFAULT 'active',
+    role         uuid REFERENCES @extschema@.roles (id) ON DELETE SET NULL,
+    token_hash   bytea UNIQUE,
+    date_created timestamptz NOT NULL DEFAULT now(),
+    date_updated timestamptz,
+    CONSTRAINT users_status_known CHECK (status IN ('draft', 'invited', 'unverified',
+                                                    'active', 'suspended', 'archived')),
+    CONSTRAINT users_token_hash_is_sha256 CHECK (octet_length(token_hash) = 32)
+);
+CREATE INDEX users_role_idx ON @extschema@.users (role);
+
+CREATE TABLE @extschema@.access (
+    id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    role   uuid REFERENCES @extschema@.roles (id) ON DELETE CASCADE,
+    "user" uuid REFERENCES @extschema@.users (id) ON DELETE CASCADE,
+    policy uuid NOT NULL REFERENCES @extschema@.policies (id) ON DELETE CASCADE,
+    sort   integer,
+    CONSTRAINT access_role_or_user CHECK (role IS NULL OR "user" IS NULL)
+);
+CREATE INDEX access_role_idx ON @extschema@.access (role);
+CREATE INDEX access_user_idx ON @extschema@.access ("user");
+CREATE INDEX access_policy_idx ON @extschema@.access (policy);
+
+CREATE TABLE @extschema@.permissions (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    policy      uuid NOT NULL REFERENCES @extschema@.policies (id) ON DELETE CASCADE,
+    collection  regclass NOT NULL,
+    action      text NOT NULL,
+    permissions jsonb,
+    validation  jsonb,
+    presets     jsonb,
+    fields      text[],
+    CONSTRAINT permissions_action_known CHECK (action IN ('create', 'read', 'update',
+                                                          'delete', 'share'))
+);
+CREATE INDEX permissions_policy_idx ON @extschema@.permissions (policy);
+CREATE INDEX permissions_collection_idx ON @extschema@.permissions (collection, action);
+
+CREATE TABLE @extschema@.shares (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name          varchar(255),
+    collection    regclass NOT NULL,
+    item          text NOT NULL,
+    role          uuid REFERENCES @extschema@.roles (id) ON DELETE CASCADE,
+    password_hash text,
+    user_created  uuid REFERENCES @extschema@.users (id) ON DELETE SET NULL,
+    date_created  timestamptz NOT NULL DEFAULT now(),
+    date_start    timestamptz,
+    date_end      timestamptz,
+    times_used    integer NOT NULL DEFAULT 0,
+    max_uses      integer,
+    CONSTRAINT shares_password_is_scram CHECK (password_hash LIKE 'SCRAM-SHA-256$%'),
+    CONSTRAINT shares_dates_ordered CHECK (date_end IS NULL OR date_start IS NULL
+                                           OR date_start <= date_end),
+    CONSTRAINT shares_uses_nonnegative CHECK (times_used >= 0 AND (max_uses IS NULL OR max_uses >= 0))
+);
+
+COMMENT ON TABLE @extschema@.roles IS 'acl roles: a tree through parent; a child inherits the policies of its ancestors';
+COMMENT ON TABLE @extschema@.policies IS 'acl policies: hold permissions and the admin/app/tfa flags; ip_access limits where they apply';
+COMMENT ON TABLE @extschema@.users IS 'acl end users; identity is acl.user_id or acl.token; extra columns are reachable as $CURRENT_USER.<column>';
+COMMENT ON TABLE @extschema@.access IS 'attaches a policy to a role, to one user, or (both null) to the public principal';
+COMMENT ON TABLE @extschema@.permissions IS 'per-table CRUDS permissions of a policy: item rule, validation, presets, fields';
+COMMENT ON TABLE @extschema@.shares IS 'share links for one item of a collection';
+COMMENT ON COLUMN @extschema@.users.token_hash IS 'SHA-256 of the static token; set it with acl.set_user_token()';
+
+/* ---------------------------------------------------------------------------
+ * Built-in rows.  Their ids are fixed so that dumps, docs and tests can name
+ * them; the Public policy id is the one Directus uses.
+ * ------------------------------------------------------------------------- */
+
+INSERT INTO @extschema@.roles (id, name, icon, description)
+VALUES ('7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0001', 'Administrator', 'verified',
+        'Built in: full access through the Administrator policy');
+INSERT INTO @extschema@.policies (id, name, icon, description, admin_access, app_access)
+VALUES ('7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0002', 'Administrator', 'verified',
+        'Built in: bypasses every permission rule', true, true),
+       ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'Public', 'public',
+        'Built in: what anonymous callers (and role-less users) may do', false, false);
+INSERT INTO @extschema@.access (id, role, "user", policy, sort)
+VALUES ('7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0003', '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0001', NULL,
+        '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0002', 1),
+       ('7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0004', NULL, NULL,
+        'abf8a154-5b1c-4a46-ac9c-7300570f4f17', 1);
+
+CREATE FUNCTION @extschema@._is_builtin(id uuid) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT id IN ('7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0001', '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0002',
+                  '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0003', '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0004',
+                  'abf8a154-5b1c-4a46-ac9c-7300570f4f17')
+$$;
+
+/* ---------------------------------------------------------------------------
+ * C functions.
+ * ------------------------------------------------------------------------- */
+
+CREATE FUNCTION @extschema@.current_user_id() RETURNS uuid
+AS 'MODULE_PATHNAME', 'acl_current_user_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.current_user_id() IS
+    'the end user of this statement (acl.token or acl.user_id); NULL for the public principal';
+
+CREATE FUNCTION @extschema@.current_role_id() RETURNS uuid
+AS 'MODULE_PATHNAME', 'acl_current_role_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.current_role_id() IS 'the end user''s own role; NULL when none';
+
+CREATE FUNCTION @extschema@.current_roles() RETURNS uuid[]
+AS 'MODULE_PATHNAME', 'acl_current_roles' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.current_roles() IS 'the end user''s role tree, root first, own role last';
+
+CREATE FUNCTION @extschema@.current_policies() RETURNS uuid[]
+AS 'MODULE_PATHNAME', 'acl_current_policies' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.current_policies() IS
+    'the effective policies in priority order, after ip_access filtering';
+
+CREATE FUNCTION @extschema@.is_admin() RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_is_admin' LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.has_app_access() RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_app_access' LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.effective_permissions(user_id uuid DEFAULT @extschema@.current_user_id())
+RETURNS TABLE (priority integer, collection regclass, action text, policy uuid, policy_name text,
+               permissions jsonb, validation jsonb, presets jsonb, fields text[],
+               permission_id bigint)
+AS 'MODULE_PATHNAME', 'acl_effective_permissions' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.effective_permissions(uuid) IS
+    'every permission row that applies to a user (NULL = public), in priority order';
+
+CREATE FUNCTION @extschema@.set_user_token(user_id uuid, token text DEFAULT NULL) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_set_user_token' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.set_user_token(uuid, text) IS
+    'stores the SHA-256 of a static token for a user (a new random token when none is given) and returns the token';
+REVOKE ALL ON FUNCTION @extschema@.set_user_token(uuid, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._check_rule_shape(rule jsonb, what text) RETURNS void
+AS 'MODULE_PATHNAME', 'acl_check_rule_shape' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'acl_catalog_changed' LANGUAGE C;
+
+/* ---------------------------------------------------------------------------
+ * Catalog checks.  Each refuses a bad row with a house-style error; nothing
+ * is stored.
+ * ------------------------------------------------------------------------- */
+
+CREATE FUNCTION @extschema@._roles_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cursor_id uuid;
+    steps     integer := 0;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF @extschema@._is_builtin(OLD.id) THEN
+            RAISE EXCEPTION 'cannot delete the built-in Administrator role'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Role %s is created by CREATE EXTENSION acl.', OLD.id),
+                      HINT = 'Detach users from it instead (UPDATE acl.users SET role = ...).';
+        END IF;
+        -- Directus semantics (spec §1.8): the role's users lose it and are suspended.
+        UPDATE @extschema@.users SET status = 'suspended', role = NULL WHERE role = OLD.id;
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id AND @extschema@._is_builtin(OLD.id) THEN
+        RAISE EXCEPTION 'cannot change the id of the built-in Administrator role'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.parent IS NULL THEN
+        RETURN NEW;
+    END IF;
+    -- Serialise parent changes so that two concurrent writes cannot close a cycle.
+    LOCK TABLE @extschema@.roles IN SHARE ROW EXCLUSIVE MODE;
+    cursor_id := NEW.parent;
+    WHILE cursor_id IS NOT NULL LOOP
+        IF cursor_id = NEW.id THEN
+            RAISE EXCEPTION 'role "%" cannot have "%" as parent', NEW.name, NEW.parent
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = CASE WHEN NEW.parent = NEW.id
+                                    THEN format('Role %s would be its own parent.', NEW.id)
+                                    ELSE format('Role %s is already an ancestor of role %s; the role tree would contain a cycle.',
+                                                NEW.id, NEW.parent) END,
+                      HINT = 'Choose a parent that is not the role itself or one of its descendants.';
+        END IF;
+        steps := steps + 1;
+        IF steps > 10000 THEN
+            RAISE EXCEPTION 'role tree above "%" is deeper than 10000 levels', NEW.name
+                USING ERRCODE = 'program_limit_exceeded';
+        END IF;
+        SELECT r.parent INTO cursor_id FROM @extschema@.roles r WHERE r.id = cursor_id;
+    END LOOP;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER roles_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.roles
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._roles_check();
+
+CREATE FUNCTION @extschema@._policies_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    entry text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF @extschema@._is_builtin(OLD.id) THEN
+            RAISE EXCEPTION 'cannot delete the built-in % policy', OLD.name
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Policy %s is created by CREATE EXTENSION acl.', OLD.id),
+                      HINT = 'Remove its permissions or access rows instead.';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND @extschema@._is_builtin(OLD.id) THEN
+        IF NEW.id <> OLD.id THEN
+            RAISE EXCEPTION 'cannot change the id of the built-in % policy', OLD.name
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF OLD.id = '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0002' AND NOT NEW.admin_access THEN
+            RAISE EXCEPTION 'the built-in Administrator policy must keep admin_access'
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Create another policy for restricted administrators.';
+        END IF;
+    END IF;
+    IF NEW.ip_access IS NOT NULL THEN
+        FOREACH entry IN ARRAY NEW.ip_access LOOP
+            IF entry IS NULL OR (SELECT b.lo FROM @extschema@._ip_entry_bounds(entry) b) IS NULL THEN
+                RAISE EXCEPTION 'invalid ip_access entry "%" in policy "%"', entry, NEW.name
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = format('ip_access is %s.', NEW.ip_access),
+                          HINT = 'Use single addresses (10.0.0.1, ::1), CIDR blocks (192.168.0.0/24) or ranges (10.0.0.1-10.0.0.9); wildcards and netmasks are not accepted.';
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER policies_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.policies
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._policies_check();
+
+CREATE FUNCTION @extschema@._users_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.status IS NULL OR NEW.status NOT IN ('draft', 'invited', 'unverified', 'active',
+                                                 'suspended', 'archived') THEN
+        RAISE EXCEPTION 'invalid status "%" for user %', NEW.status, NEW.id
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Valid statuses are draft, invited, unverified, active, suspended and archived.';
+    END IF;
+    IF NEW.token_hash IS NOT NULL AND octet_length(NEW.token_hash) <> 32 THEN
+        RAISE EXCEPTION 'token_hash of user % is not a SHA-256 digest', NEW.id
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Set static tokens with acl.set_user_token(user_id, token); the token itself is never stored.';
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.date_updated := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER users_check BEFORE INSERT OR UPDATE ON @extschema@.users
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._users_check();
+
+CREATE FUNCTION @extschema@._access_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') AND @extschema@._is_builtin(OLD.id) THEN
+        RAISE EXCEPTION 'cannot % the built-in access row %', lower(TG_OP), OLD.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'It attaches a built-in policy (Administrator or Public) to its principal.',
+                  HINT = 'Attach or detach other policies instead.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.role IS NOT NULL AND NEW."user" IS NOT NULL THEN
+        RAISE EXCEPTION 'access row % names both a role and a user', NEW.id
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('role = %s, user = %s.', NEW.role, NEW."user"),
+                  HINT = 'Set role to attach the policy to a role, user to attach it to one user, or neither for the public principal.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER access_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.access
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._access_check();
+
+CREATE FUNCTION @extschema@._permissions_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relkind  "char";
+    field    text;
+BEGIN
+    IF NEW.action IS NULL OR NEW.action NOT IN ('create', 'read', 'update', 'delete', 'share') THEN
+        RAISE EXCEPTION 'unknown action "%" in permission on %', NEW.action, NEW.collection
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Policy %s.', NEW.policy),
+                  HINT = 'Valid actions are create, read, update, delete and share.';
+    END IF;
+
+    SELECT c.relkind INTO relkind FROM pg_class c WHERE c.oid = NEW.collection;
+    IF relkind IS NULL OR relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'collection % is not a table', NEW.collection
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = format('Permission for action %s of policy %s.', NEW.action, NEW.policy),
+                  HINT = 'Permissions apply to ordinary or partitioned tables.';
+    END IF;
+
+    IF NEW.fields IS NOT NULL THEN
+        FOREACH field IN ARRAY NEW.fields LOOP
+            IF field IS NULL THEN
+                RAISE EXCEPTION 'fields of a permission on % contains NULL', NEW.collection
+                    USING ERRCODE = 'null_value_not_allowed',
+                          HINT = 'List column names, or ''*'' for all columns.';
+            END IF;
+            IF field <> '*' AND NOT EXISTS (
+                    SELECT 1 FROM pg_attribute a
+                     WHERE a.attrelid = NEW.collection AND a.attname = field
+                       AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                RAISE EXCEPTION 'column "%" of relation % does not exist', field, NEW.collection
+                    USING ERRCODE = 'undefined_column',
+                          DETAIL = format('fields of the %s permission of policy %s is %s.',
+                                          NEW.action, NEW.policy, NEW.fields),
+                          HINT = 'List existing column names, or ''*'' for all columns.';
+            END IF;
+        END LOOP;
+    END IF;
+
+    PERFORM @extschema@._check_rule_shape(NEW.permissions, 'permissions');
+    PERFORM @extschema@._check_rule_shape(NEW.validation, 'validation');
+    IF NEW.presets IS NOT NULL AND jsonb_typeof(NEW.presets) <> 'object' THEN
+        RAISE EXCEPTION 'presets of a permission on % must be a JSON object', NEW.collection
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('presets is %s (a JSON %s).', NEW.presets, jsonb_typeof(NEW.presets)),
+                  HINT = 'Write presets as {"column": value, ...}.';
+    END IF;
+    IF NEW.action NOT IN ('create', 'update') AND
+       (NEW.validation IS NOT NULL OR NEW.presets IS NOT NULL) THEN
+        RAISE EXCEPTION 'a % permission cannot carry validation or presets', NEW.action
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Permission on %s of policy %s.', NEW.collection, NEW.policy),
+                  HINT = 'Validation and presets apply to create and update permissions only; set them to NULL.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER permissions_check BEFORE INSERT OR UPDATE ON @extschema@.permissions
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._permissions_check();
+
+CREATE FUNCTION @extschema@._shares_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = NEW.collection AND c.relkind IN ('r', 'p')) THEN
+        RAISE EXCEPTION 'collection % is not a table', NEW.collection
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Shares point at one row of an ordinary or partitioned table.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER shares_check BEFORE INSERT OR UPDATE ON @extschema@.shares
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._shares_check();
+
+-- Any committed change to the catalog drops every backend's cached access.
+CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.roles
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+CREATE TRIGGER policies_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.policies
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.users
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.access
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+CREATE TRIGGER permissions_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+CREATE TRIGGER shares_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.shares
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+
+/* ---------------------------------------------------------------------------
+ * pg_dump: the catalog is configuration.  Built-in rows come from this script,
+ * so dumps leave them out.
+ * ------------------------------------------------------------------------- */
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.roles',
+    $$WHERE NOT @extschema@._is_builtin(id)$$);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.policies',
+    $$WHERE NOT @extschema@._is_builtin(id)$$);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.access',
+    $$WHERE NOT @extschema@._is_builtin(id)$$);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.permissions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shares', '');

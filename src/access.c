@@ -1,0 +1,368 @@
+/*-------------------------------------------------------------------------
+ *
+ * access.c
+ *	  What a principal may reach: its role tree, its effective policies in
+ *	  priority order, and the admin/app flags (spec §2.2-2.6), with a
+ *	  per-backend cache.
+ *
+ * Selection follows Directus's fetch-policies: the policies attached to the
+ * user's role tree and to the user; the public policies only for anonymous
+ * callers and role-less users; a policy whose ip_access list does not match
+ * the client address is dropped.  The flags are computed from role and user
+ * attachments only, so the public principal is never admin.
+ *
+ * Deviation, fail closed: Directus keeps IP-restricted policies for the
+ * flags when the client address is unknown (its internal calls).  Here an
+ * unknown address means a Unix-socket client, an ordinary client, so a
+ * restricted policy counts for nothing.
+ *
+ * The client address is fixed for the life of a backend, so cache entries
+ * are keyed by the user alone and dropped whenever acl.* changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "acl.h"
+
+/* Past this many users a backend starts its cache afresh. */
+#define ACL_CACHE_MAX_ENTRIES 4096
+
+typedef struct AclCacheEntry
+{
+	pg_uuid_t	user_id;		/* hash key */
+	AclAccess	access;
+} AclCacheEntry;
+
+static HTAB *access_cache = NULL;
+static AclAccess *anonymous_access = NULL;
+static uint64 cache_generation = 0;
+
+static SPIPlanPtr user_plan = NULL;
+static SPIPlanPtr tree_plan = NULL;
+static SPIPlanPtr attach_plan = NULL;
+
+static SPIPlanPtr
+prepare_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		*slot = plan;
+	}
+	return *slot;
+}
+
+static pg_uuid_t
+uuid_column(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
+{
+	pg_uuid_t	result;
+	Datum		d = SPI_getbinval(tuple, desc, attno, isnull);
+
+	if (*isnull)
+		memset(&result, 0, sizeof(result));
+	else
+		memcpy(&result, DatumGetUUIDP(d), sizeof(result));
+	return result;
+}
+
+static bool
+uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b)
+{
+	return memcmp(a->data, b->data, UUID_LEN) == 0;
+}
+
+/* Role tree upward from the user's role (spec §2.2), stored root first. */
+static void
+load_role_tree(AclAccess *access, MemoryContext target)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	SPIPlanPtr	plan;
+	int			ret;
+
+	plan = prepare_kept(&tree_plan,
+						"WITH RECURSIVE tree(id, parent, depth, path, cycle) AS ("
+						"  SELECT r.id, r.parent, 1, ARRAY[r.id], false"
+						"    FROM acl.roles r WHERE r.id = $1"
+						"  UNION ALL"
+						"  SELECT r.id, r.parent, t.depth + 1, t.path || r.id, r.id = ANY (t.path)"
+						"    FROM acl.roles r JOIN tree t ON r.id = t.parent"
+						"   WHERE NOT t.cycle)"
+						" SELECT id, cycle FROM tree ORDER BY depth DESC",
+						1, argtypes);
+	args[0] = UUIDPGetDatum(&access->role_id);
+	ret = SPI_execute_plan(plan, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "role tree lookup failed: %s", SPI_result_code_string(ret));
+
+	access->nroles = 0;
+	access->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		pg_uuid_t	id = uuid_column(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("role tree of role %s contains a cycle",
+							acl_uuid_text(&access->role_id)),
+					 errdetail("Role %s is its own ancestor.", acl_uuid_text(&id)),
+					 errhint("Set acl.roles.parent so that the roles form a tree.")));
+		access->roles[access->nroles++] = id;
+	}
+}
+
+typedef struct Attachment
+{
+	pg_uuid_t	policy;
+	int			rank;			/* position of its role in the tree; user and
+								 * public rows come last */
+	int			seq;			/* order by access.sort, for a stable sort */
+	bool		ip_ok;
+	bool		counts_for_flags;
+	bool		admin;
+	bool		app;
+} Attachment;
+
+static int
+attachment_cmp(const void *a, const void *b)
+{
+	const Attachment *x = a;
+	const Attachment *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/* Effective policies and flags (spec §2.3-2.6). */
+static void
+load_policies(AclAccess *access, MemoryContext target)
+{
+	Oid			argtypes[2] = {UUIDOID, UUIDARRAYOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	SPIPlanPtr	plan;
+	int			ret;
+	int			n;
+	Attachment *rows;
+
+	plan = prepare_kept(&attach_plan,
+						"SELECT a.policy, a.role, a.\"user\" IS NOT NULL,"
+						"       acl._ip_allowed(p.ip_access, pg_catalog.inet_client_addr()),"
+						"       p.admin_access, p.app_access"
+						"  FROM acl.access a JOIN acl.policies p ON p.id = a.policy"
+						" WHERE a.\"user\" = $1"
+						"    OR CASE WHEN cardinality($2) = 0"
+						"            THEN a.role IS NULL AND a.\"user\" IS NULL"
+						"            ELSE a.role = ANY ($2) END"
+						" ORDER BY a.sort NULLS LAST, a.id",
+						2, argtypes);
+	if (access->anonymous)
+		nulls[0] = 'n';
+	else
+		args[0] = UUIDPGetDatum(&access->user_id);
+	args[1] = acl_uuid_array(access->roles, access->nroles);
+
+	ret = SPI_execute_plan(plan, args, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "policy lookup failed: %s", SPI_result_code_string(ret));
+
+	n = (int) SPI_processed;
+	rows = palloc0(sizeof(Attachment) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bool		role_isnull;
+		bool		is_user_row;
+		pg_uuid_t	role;
+
+		rows[i].policy = uuid_column(tuple, desc, 1, &isnull);
+		role = uuid_column(tuple, desc, 2, &role_isnull);
+		is_user_row = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+		rows[i].ip_ok = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull)) && !isnull;
+		rows[i].admin = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		rows[i].app = DatumGetBool(SPI_getbinval(tuple, desc, 6, &isnull));
+		rows[i].seq = i;
+		rows[i].rank = access->nroles;
+		for (int r = 0; !role_isnull && r < access->nroles; r++)
+			if (uuid_equal(&role, &access->roles[r]))
+				rows[i].rank = r;
+		/* Public attachments never make anyone admin (spec §2.6). */
+		rows[i].counts_for_flags = !access->anonymous && (is_user_row || !role_isnull);
+	}
+	qsort(rows, n, sizeof(Attachment), attachment_cmp);
+
+	access->npolicies = 0;
+	access->policies = MemoryContextAlloc(target, sizeof(pg_uuid_t) * Max(n, 1));
+	access->admin = access->app = false;
+	for (int i = 0; i < n; i++)
+	{
+		bool		seen = false;
+
+		if (!rows[i].ip_ok)
+			continue;
+		if (rows[i].counts_for_flags)
+		{
+			access->admin |= rows[i].admin;
+			access->app |= rows[i].app || rows[i].admin;
+		}
+		/* A policy reached twice keeps its first, highest-priority place. */
+		for (int j = 0; j < access->npolicies && !seen; j++)
+			seen = uuid_equal(&access->policies[j], &rows[i].policy);
+		if (!seen)
+			access->policies[access->npolicies++] = rows[i].policy;
+	}
+	pfree(rows);
+}
+
+static void
+load_access(AclAccess *access, MemoryContext target)
+{
+	AclCatalogScope scope;
+
+	acl_catalog_enter(&scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	access->user_exists = false;
+	access->has_role = false;
+	access->status[0] = '\0';
+	if (!access->anonymous)
+	{
+		Oid			argtypes[1] = {UUIDOID};
+		Datum		args[1];
+		SPIPlanPtr	plan;
+		int			ret;
+
+		plan = prepare_kept(&user_plan,
+							"SELECT status, role FROM acl.users WHERE id = $1",
+							1, argtypes);
+		args[0] = UUIDPGetDatum(&access->user_id);
+		ret = SPI_execute_plan(plan, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "user lookup failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 1)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[0];
+			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
+			bool		isnull;
+
+			access->user_exists = true;
+			strlcpy(access->status, status ? status : "", sizeof(access->status));
+			access->role_id = uuid_column(tuple, SPI_tuptable->tupdesc, 2, &isnull);
+			access->has_role = !isnull;
+		}
+	}
+
+	access->nroles = 0;
+	access->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t));
+	if (access->has_role)
+		load_role_tree(access, target);
+
+	if (access->anonymous || access->user_exists)
+		load_policies(access, target);
+	else
+	{
+		access->npolicies = 0;
+		access->policies = MemoryContextAlloc(target, sizeof(pg_uuid_t));
+		access->admin = access->app = false;
+	}
+
+	SPI_finish();
+	acl_catalog_leave(&scope);
+}
+
+static void
+reset_cache_if_stale(void)
+{
+	HASHCTL		ctl;
+	MemoryContext cxt = acl_cache_context();
+
+	if (access_cache != NULL && cache_generation == acl_catalog_generation &&
+		hash_get_num_entries(access_cache) < ACL_CACHE_MAX_ENTRIES)
+		return;
+
+	MemoryContextReset(cxt);
+	anonymous_access = NULL;
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(AclCacheEntry);
+	ctl.hcxt = cxt;
+	access_cache = hash_create("acl access cache", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	cache_generation = acl_catalog_generation;
+}
+
+/*
+ * The access of a user (NULL: the public principal).  The result lives in
+ * the cache and stays valid until the next call.
+ */
+const AclAccess *
+acl_access_for(const pg_uuid_t *user_id)
+{
+	uint64		generation_before;
+	AclCacheEntry *entry;
+	bool		found;
+	AclAccess	built;
+	MemoryContext cxt;
+
+	reset_cache_if_stale();
+	if (user_id == NULL && anonymous_access != NULL)
+		return anonymous_access;
+	if (user_id != NULL)
+	{
+		entry = hash_search(access_cache, user_id, HASH_FIND, NULL);
+		if (entry != NULL)
+			return &entry->access;
+	}
+
+	/*
+	 * Build into the cache context, then publish.  If an invalidation
+	 * arrives while building, this result is still as current as the reads
+	 * it came from, but the next call starts afresh.
+	 */
+	generation_before = acl_catalog_generation;
+	cxt = acl_cache_context();
+	memset(&built, 0, sizeof(built));
+	built.anonymous = (user_id == NULL);
+	if (user_id != NULL)
+		built.user_id = *user_id;
+	load_access(&built, cxt);
+
+	if (generation_before != acl_catalog_generation)
+	{
+		/* Keep the result for this caller only; it is reset on next use. */
+		AclAccess  *copy = MemoryContextAlloc(cxt, sizeof(AclAccess));
+
+		*copy = built;
+		cache_generation = 0;
+		return copy;
+	}
+	if (user_id == NULL)
+	{
+		anonymous_access = MemoryContextAlloc(cxt, sizeof(AclAccess));
+		*anonymous_access = built;
+		return anonymous_access;
+	}
+	entry = hash_search(access_cache, user_id, HASH_ENTER, &found);
+	entry->access = built;
+	return &entry->access;
+}

@@ -1,0 +1,172 @@
+/*-------------------------------------------------------------------------
+ *
+ * acl.c
+ *	  Module entry point and the acl.* settings.
+ *
+ * acl.user_id is the identity an application asserts for its end user.  It
+ * is PGC_SUSET so that only superusers, and roles a DBA trusts with
+ * GRANT SET ON PARAMETER, can set it; the whole "acl." prefix is reserved so
+ * that no placeholder can shadow it.  acl.token is the identity a client
+ * proves: anyone may set it, and it only counts once verified (token.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "acl.h"
+
+PG_MODULE_MAGIC;
+
+char	   *acl_user_id_setting = NULL;
+char	   *acl_token_setting = NULL;
+char	   *acl_jwt_secret = NULL;
+char	   *acl_jwt_user_claim = NULL;
+
+/* Tokens longer than this are not tokens; refusing them bounds the work. */
+#define ACL_TOKEN_MAX_LENGTH 16384
+/* RFC 7518 §3.2: an HS256 key must be at least as long as the hash output. */
+#define ACL_JWT_SECRET_MIN_LENGTH 32
+
+void		_PG_init(void);
+
+/*
+ * Accepts the canonical 8-4-4-4-12 form and the 32-digit form, the spellings
+ * applications and gateways produce.  Written out rather than calling
+ * uuid_in because GUC check hooks must not throw.
+ */
+bool
+acl_parse_uuid(const char *text, pg_uuid_t *out)
+{
+	int			digits = 0;
+	size_t		len = strlen(text);
+	bool		hyphenated = (len == 36);
+
+	if (len != 36 && len != 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = text[i];
+		int			nibble;
+
+		if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23))
+		{
+			if (c != '-')
+				return false;
+			continue;
+		}
+		if (c >= '0' && c <= '9')
+			nibble = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			nibble = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			nibble = c - 'A' + 10;
+		else
+			return false;
+		if (out)
+		{
+			if (digits % 2 == 0)
+				out->data[digits / 2] = (unsigned char) (nibble << 4);
+			else
+				out->data[digits / 2] |= (unsigned char) nibble;
+		}
+		digits++;
+	}
+	return digits == 32;
+}
+
+static bool
+check_user_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (acl_parse_uuid(*newval, NULL))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
+	GUC_check_errmsg("invalid value for acl.user_id: \"%s\"", *newval);
+	GUC_check_errdetail("acl.user_id takes the uuid of a row of acl.users.");
+	GUC_check_errhint("Use the form 6f1c2e3a-8b7d-4c5e-9f00-1a2b3c4d5e6f, or an empty string for the public principal.");
+	return false;
+}
+
+static bool
+check_token(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || strlen(*newval) <= ACL_TOKEN_MAX_LENGTH)
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("acl.token is longer than %d bytes.", ACL_TOKEN_MAX_LENGTH);
+	return false;
+}
+
+static bool
+check_jwt_secret(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' ||
+		strlen(*newval) >= ACL_JWT_SECRET_MIN_LENGTH)
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("acl.jwt_secret must be at least %d bytes long for HS256.",
+						ACL_JWT_SECRET_MIN_LENGTH);
+	return false;
+}
+
+static bool
+check_jwt_user_claim(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && (*newval)[0] != '\0')
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("acl.jwt_user_claim must name a claim, for example \"sub\".");
+	return false;
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("acl.user_id",
+							   "The end user (a uuid from acl.users) the statements of this session act for.",
+							   "Only superusers and roles granted SET ON PARAMETER acl.user_id may set it. "
+							   "Empty means the public principal.",
+							   &acl_user_id_setting,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_user_id, NULL, NULL);
+
+	DefineCustomStringVariable("acl.token",
+							   "A static token or HS256 JWT proving the end user's identity.",
+							   "Any role may set it; it is verified when a statement needs the identity.",
+							   &acl_token_setting,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   check_token, NULL, NULL);
+
+	DefineCustomStringVariable("acl.jwt_secret",
+							   "The HS256 secret that signs JWTs accepted in acl.token.",
+							   "Set it in postgresql.conf or with ALTER SYSTEM; role and database "
+							   "settings are readable by every role.",
+							   &acl_jwt_secret,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   check_jwt_secret, NULL, NULL);
+
+	DefineCustomStringVariable("acl.jwt_user_claim",
+							   "The JWT claim that holds the acl.users id.",
+							   NULL,
+							   &acl_jwt_user_claim,
+							   "sub",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_jwt_user_claim, NULL, NULL);
+
+	MarkGUCPrefixReserved("acl");
+
+	acl_catalog_register_callbacks();
+}

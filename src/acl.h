@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * acl.h
+ *	  Declarations shared by the acl extension's C files.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ACL_EXTENSION_H
+#define ACL_EXTENSION_H
+
+#include "postgres.h"
+
+#include "utils/uuid.h"
+
+/* acl.c: settings */
+extern char *acl_user_id_setting;
+extern char *acl_token_setting;
+extern char *acl_jwt_secret;
+extern char *acl_jwt_user_claim;
+
+extern bool acl_parse_uuid(const char *text, pg_uuid_t *out);
+
+/* catalog.c: access to the acl.* tables */
+typedef struct AclCatalogScope
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			saved_nestlevel;
+} AclCatalogScope;
+
+extern void acl_catalog_enter(AclCatalogScope *scope);
+extern void acl_catalog_leave(AclCatalogScope *scope);
+extern Oid	acl_catalog_relid(const char *relname);
+extern uint64 acl_catalog_generation;
+extern void acl_catalog_register_callbacks(void);
+extern MemoryContext acl_cache_context(void);
+
+/* token.c: proof of identity */
+extern pg_uuid_t acl_token_user(const char *token);
+
+/* access.c: the effective access of a principal */
+typedef struct AclAccess
+{
+	bool		anonymous;		/* the public principal */
+	pg_uuid_t	user_id;
+	bool		user_exists;
+	char		status[17];
+	bool		has_role;
+	pg_uuid_t	role_id;
+	int			nroles;			/* role tree, root first */
+	pg_uuid_t  *roles;
+	int			npolicies;		/* effective policies, priority order */
+	pg_uuid_t  *policies;
+	bool		admin;
+	bool		app;
+} AclAccess;
+
+extern const AclAccess *acl_access_for(const pg_uuid_t *user_id);
+
+/* identity.c: who the end user of this statement is */
+typedef struct AclPrincipal
+{
+	bool		anonymous;
+	pg_uuid_t	user_id;
+	const char *source;			/* "acl.user_id", "acl.token" or NULL */
+} AclPrincipal;
+
+extern AclPrincipal acl_current_principal(void);
+extern const AclAccess *acl_current_access(void);
+extern char *acl_uuid_text(const pg_uuid_t *uuid);
+extern Datum acl_uuid_array(const pg_uuid_t *items, int n);
+
+#endif							/* ACL_EXTENSION_H */

@@ -1,0 +1,276 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  How the C code reaches the acl.* tables, and how it learns that they
+ *	  changed.
+ *
+ * The tables are readable by their owner only, so lookups made on behalf
+ * of any caller run as the owner of the acl schema, with search_path pinned
+ * so that a caller's objects can never be resolved inside them.
+ *
+ * Every statement that writes acl.* fires acl._catalog_changed(), which
+ * queues a relcache invalidation of that table.  PostgreSQL delivers it to
+ * this backend at the next command boundary and to every other backend once
+ * the transaction commits; the callback below then bumps
+ * acl_catalog_generation, and caches keyed by it are dropped (the pg_cron
+ * pattern).  Nothing else is needed for "never stale after commit".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "acl.h"
+
+#define ACL_SCHEMA "acl"
+
+static const char *const acl_catalog_tables[] = {
+	"roles", "policies", "users", "access", "permissions", "shares"
+};
+#define ACL_CATALOG_NTABLES lengthof(acl_catalog_tables)
+
+uint64		acl_catalog_generation = 1;
+
+/* Resolved lazily; forgotten whenever any acl.* relation is invalidated. */
+static bool catalog_resolved = false;
+static Oid	catalog_namespace = InvalidOid;
+static Oid	catalog_owner = InvalidOid;
+static Oid	catalog_relids[ACL_CATALOG_NTABLES];
+
+static MemoryContext cache_context = NULL;
+
+static void
+resolve_catalog(void)
+{
+	HeapTuple	tuple;
+
+	if (catalog_resolved)
+		return;
+
+	catalog_namespace = get_namespace_oid(ACL_SCHEMA, true);
+	if (!OidIsValid(catalog_namespace))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"acl\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION acl.")));
+
+	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(catalog_namespace));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for namespace %u", catalog_namespace);
+	catalog_owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
+	ReleaseSysCache(tuple);
+
+	for (int i = 0; i < (int) ACL_CATALOG_NTABLES; i++)
+	{
+		catalog_relids[i] = get_relname_relid(acl_catalog_tables[i], catalog_namespace);
+		if (!OidIsValid(catalog_relids[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table acl.%s is missing", acl_catalog_tables[i]),
+					 errhint("Reinstall the extension: DROP EXTENSION acl; CREATE EXTENSION acl.")));
+	}
+	catalog_resolved = true;
+}
+
+Oid
+acl_catalog_relid(const char *relname)
+{
+	resolve_catalog();
+	for (int i = 0; i < (int) ACL_CATALOG_NTABLES; i++)
+		if (strcmp(acl_catalog_tables[i], relname) == 0)
+			return catalog_relids[i];
+	elog(ERROR, "acl.%s is not a catalog table", relname);
+	return InvalidOid;			/* keep compiler quiet */
+}
+
+void
+acl_catalog_enter(AclCatalogScope *scope)
+{
+	resolve_catalog();
+	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
+	SetUserIdAndSecContext(catalog_owner,
+						   scope->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	scope->saved_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+acl_catalog_leave(AclCatalogScope *scope)
+{
+	AtEOXact_GUC(true, scope->saved_nestlevel);
+	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
+}
+
+MemoryContext
+acl_cache_context(void)
+{
+	if (cache_context == NULL)
+		cache_context = AllocSetContextCreate(CacheMemoryContext,
+											  "acl access cache",
+											  ALLOCSET_SMALL_SIZES);
+	return cache_context;
+}
+
+static void
+acl_relcache_callback(Datum arg, Oid relid)
+{
+	bool		ours = !OidIsValid(relid);
+
+	for (int i = 0; !ours && catalog_resolved && i < (int) ACL_CATALOG_NTABLES; i++)
+		ours = (catalog_relids[i] == relid);
+	if (!ours)
+		return;
+	/* Only flags here: callbacks may not touch the catalogs or free memory in use. */
+	acl_catalog_generation++;
+	catalog_resolved = false;
+}
+
+static void
+acl_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	/* DROP/CREATE EXTENSION moves the schema; re-resolve everything. */
+	acl_catalog_generation++;
+	catalog_resolved = false;
+}
+
+void
+acl_catalog_register_callbacks(void)
+{
+	CacheRegisterRelcacheCallback(acl_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, acl_namespace_callback, (Datum) 0);
+}
+
+PG_FUNCTION_INFO_V1(acl_catalog_changed);
+
+Datum
+acl_catalog_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("acl._catalog_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * Structural check of a filter (item rule or validation) as it is written:
+ * an object whose _and/_or members are arrays of objects, at any depth.
+ * Operators and fields are checked by the rule compiler.
+ */
+static void
+check_rule_node(JsonbValue *node, StringInfo path, const char *what, int depth)
+{
+	JsonbIterator *it;
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken tok;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	if (node->type != jbvBinary || !JsonContainerIsObject(node->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s rule: %s must be a JSON object", what, path->data),
+				 errhint("Write a rule as {\"column\": {\"_operator\": value}}, combined with {\"_and\": [...]} or {\"_or\": [...]}.")));
+
+	it = JsonbIteratorInit(node->val.binary.data);
+	tok = JsonbIteratorNext(&it, &key, true);	/* WJB_BEGIN_OBJECT */
+	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		int			saved_len = path->len;
+		char	   *keyname;
+
+		if (tok != WJB_KEY)
+			continue;
+		keyname = pnstrdup(key.val.string.val, key.val.string.len);
+		tok = JsonbIteratorNext(&it, &value, true);
+
+		if (keyname[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s rule: %s has an empty key", what, path->data),
+					 errhint("Keys are column names, relation names or operators such as \"_eq\".")));
+
+		appendStringInfo(path, ".%s", keyname);
+		if (strcmp(keyname, "_and") == 0 || strcmp(keyname, "_or") == 0)
+		{
+			JsonbIterator *ait;
+			JsonbValue	elem;
+			int			index = 0;
+
+			if (value.type != jbvBinary || !JsonContainerIsArray(value.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid %s rule: %s must be an array of rules", what, path->data),
+						 errhint("Write {\"%s\": [{...}, {...}]}.", keyname)));
+			ait = JsonbIteratorInit(value.val.binary.data);
+			while ((tok = JsonbIteratorNext(&ait, &elem, true)) != WJB_DONE)
+			{
+				int			elem_len = path->len;
+
+				if (tok != WJB_ELEM)
+					continue;
+				appendStringInfo(path, "[%d]", index++);
+				check_rule_node(&elem, path, what, depth + 1);
+				path->len = elem_len;
+				path->data[elem_len] = '\0';
+			}
+		}
+		else if (value.type == jbvBinary && JsonContainerIsObject(value.val.binary.data))
+			check_rule_node(&value, path, what, depth + 1);
+
+		path->len = saved_len;
+		path->data[saved_len] = '\0';
+		pfree(keyname);
+	}
+}
+
+PG_FUNCTION_INFO_V1(acl_check_rule_shape);
+
+Datum
+acl_check_rule_shape(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *rule;
+	JsonbValue	root;
+	StringInfoData path;
+	char	   *what;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	rule = PG_GETARG_JSONB_P(0);
+	what = PG_ARGISNULL(1) ? "permissions" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (JB_ROOT_IS_SCALAR(rule) || !JB_ROOT_IS_OBJECT(rule))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s rule: it must be a JSON object or NULL", what),
+				 errhint("Write a rule as {\"column\": {\"_operator\": value}}; NULL or {} means every row.")));
+
+	initStringInfo(&path);
+	appendStringInfoString(&path, what);
+	root.type = jbvBinary;
+	root.val.binary.data = &rule->root;
+	root.val.binary.len = VARSIZE(rule) - VARHDRSZ;
+	check_rule_node(&root, &path, what, 0);
+	PG_RETURN_VOID();
+}
