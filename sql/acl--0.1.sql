@@ -57,7 +57,8 @@ $$;
 
 -- Whether a client address passes a policy's ip_access list (spec §2.5).
 -- An empty list restricts nothing; an unknown client address (Unix socket)
--- passes no restricted list.
+-- passes no restricted list.  An IPv4 client seen through a dual-stack
+-- listener (::ffff:a.b.c.d) is matched as the IPv4 address it is.
 CREATE FUNCTION @extschema@._ip_allowed(ip_access text[], client inet)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -68,11 +69,14 @@ AS $$
         WHEN client IS NULL THEN false
         ELSE EXISTS (
             SELECT 1
-              FROM unnest(ip_access) AS e(entry),
+              FROM (SELECT CASE WHEN host(client) ~ '^::ffff:[0-9.]+$'
+                                THEN substr(host(client), 8)::inet
+                                ELSE client END) AS c(addr),
+                   unnest(ip_access) AS e(entry),
                    LATERAL @extschema@._ip_entry_bounds(e.entry) AS b
-             WHERE family(b.lo) = family(client)
-               AND (CASE WHEN b.lo = b.hi THEN client <<= b.lo
-                         ELSE host(client)::inet BETWEEN b.lo AND b.hi END))
+             WHERE family(b.lo) = family(c.addr)
+               AND (CASE WHEN b.lo = b.hi THEN c.addr <<= b.lo
+                         ELSE host(c.addr)::inet BETWEEN b.lo AND b.hi END))
     END
 $$;
 
@@ -150,14 +154,14 @@ CREATE TABLE @extschema@.shares (
     collection    regclass NOT NULL,
     item          text NOT NULL,
     role          uuid REFERENCES @extschema@.roles (id) ON DELETE CASCADE,
-    password_hash text,
+    password      text,
     user_created  uuid REFERENCES @extschema@.users (id) ON DELETE SET NULL,
     date_created  timestamptz NOT NULL DEFAULT now(),
     date_start    timestamptz,
     date_end      timestamptz,
     times_used    integer NOT NULL DEFAULT 0,
     max_uses      integer,
-    CONSTRAINT shares_password_is_scram CHECK (password_hash LIKE 'SCRAM-SHA-256$%'),
+    CONSTRAINT shares_password_is_scram CHECK (password LIKE 'SCRAM-SHA-256$%'),
     CONSTRAINT shares_dates_ordered CHECK (date_end IS NULL OR date_start IS NULL
                                            OR date_start <= date_end),
     CONSTRAINT shares_uses_nonnegative CHECK (times_used >= 0 AND (max_uses IS NULL OR max_uses >= 0))
@@ -169,6 +173,7 @@ COMMENT ON TABLE @extschema@.users IS 'acl end users; identity is acl.user_id or
 COMMENT ON TABLE @extschema@.access IS 'attaches a policy to a role, to one user, or (both null) to the public principal';
 COMMENT ON TABLE @extschema@.permissions IS 'per-table CRUDS permissions of a policy: item rule, validation, presets, fields';
 COMMENT ON TABLE @extschema@.shares IS 'share links for one item of a collection';
+COMMENT ON COLUMN @extschema@.shares.password IS 'a SCRAM-SHA-256 verifier; a clear password written here is hashed on the way in';
 COMMENT ON COLUMN @extschema@.users.token_hash IS 'SHA-256 of the static token; set it with acl.set_user_token()';
 
 /* ---------------------------------------------------------------------------
@@ -243,6 +248,10 @@ REVOKE ALL ON FUNCTION @extschema@.set_user_token(uuid, text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._check_rule_shape(rule jsonb, what text) RETURNS void
 AS 'MODULE_PATHNAME', 'acl_check_rule_shape' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@._share_password(password text) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_share_password' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION @extschema@._share_password(text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
 AS 'MODULE_PATHNAME', 'acl_catalog_changed' LANGUAGE C;
@@ -356,12 +365,12 @@ AS $$
 BEGIN
     IF NEW.status IS NULL OR NEW.status NOT IN ('draft', 'invited', 'unverified', 'active',
                                                  'suspended', 'archived') THEN
-        RAISE EXCEPTION 'invalid status "%" for user %', NEW.status, NEW.id
+        RAISE EXCEPTION 'invalid status "%" for user %', NEW.status, coalesce(NEW.email::text, NEW.id::text)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Valid statuses are draft, invited, unverified, active, suspended and archived.';
     END IF;
     IF NEW.token_hash IS NOT NULL AND octet_length(NEW.token_hash) <> 32 THEN
-        RAISE EXCEPTION 'token_hash of user % is not a SHA-256 digest', NEW.id
+        RAISE EXCEPTION 'token_hash of user % is not a SHA-256 digest', coalesce(NEW.email::text, NEW.id::text)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Set static tokens with acl.set_user_token(user_id, token); the token itself is never stored.';
     END IF;
@@ -390,7 +399,7 @@ BEGIN
         RETURN OLD;
     END IF;
     IF NEW.role IS NOT NULL AND NEW."user" IS NOT NULL THEN
-        RAISE EXCEPTION 'access row % names both a role and a user', NEW.id
+        RAISE EXCEPTION 'an access row cannot name both a role and a user'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('role = %s, user = %s.', NEW.role, NEW."user"),
                   HINT = 'Set role to attach the policy to a role, user to attach it to one user, or neither for the public principal.';
@@ -476,6 +485,22 @@ BEGIN
         RAISE EXCEPTION 'collection % is not a table', NEW.collection
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Shares point at one row of an ordinary or partitioned table.';
+    END IF;
+    IF NEW.date_start IS NOT NULL AND NEW.date_end IS NOT NULL AND NEW.date_end < NEW.date_start THEN
+        RAISE EXCEPTION 'share of % item % ends before it starts', NEW.collection, NEW.item
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('date_start is %s, date_end is %s.', NEW.date_start, NEW.date_end),
+                  HINT = 'Set date_end after date_start, or leave either NULL for an open end.';
+    END IF;
+    IF NEW.max_uses < 0 OR NEW.times_used < 0 THEN
+        RAISE EXCEPTION 'share of % item % has a negative use count', NEW.collection, NEW.item
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('max_uses is %s, times_used is %s.', NEW.max_uses, NEW.times_used),
+                  HINT = 'max_uses is NULL (unlimited) or at least 0.';
+    END IF;
+    IF NEW.password IS NOT NULL AND
+       (TG_OP = 'INSERT' OR NEW.password IS DISTINCT FROM OLD.password) THEN
+        NEW.password := @extschema@._share_password(NEW.password);
     END IF;
     RETURN NEW;
 END

@@ -39,12 +39,14 @@
 typedef struct AclCacheEntry
 {
 	pg_uuid_t	user_id;		/* hash key */
+	AclCacheScope scope;
 	AclAccess	access;
 } AclCacheEntry;
 
 static HTAB *access_cache = NULL;
-static AclAccess *anonymous_access = NULL;
+static AclCacheEntry *anonymous_entry = NULL;
 static uint64 cache_generation = 0;
+static int	cache_builds = 0;	/* bounds what rebuilt entries leave behind */
 
 static SPIPlanPtr user_plan = NULL;
 static SPIPlanPtr tree_plan = NULL;
@@ -298,17 +300,18 @@ reset_cache_if_stale(void)
 	MemoryContext cxt = acl_cache_context();
 
 	if (access_cache != NULL && cache_generation == acl_catalog_generation &&
-		hash_get_num_entries(access_cache) < ACL_CACHE_MAX_ENTRIES)
+		cache_builds < ACL_CACHE_MAX_ENTRIES)
 		return;
 
 	MemoryContextReset(cxt);
-	anonymous_access = NULL;
+	anonymous_entry = NULL;
 	ctl.keysize = sizeof(pg_uuid_t);
 	ctl.entrysize = sizeof(AclCacheEntry);
 	ctl.hcxt = cxt;
 	access_cache = hash_create("acl access cache", 64, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	cache_generation = acl_catalog_generation;
+	cache_builds = 0;
 }
 
 /*
@@ -318,51 +321,37 @@ reset_cache_if_stale(void)
 const AclAccess *
 acl_access_for(const pg_uuid_t *user_id)
 {
-	uint64		generation_before;
 	AclCacheEntry *entry;
 	bool		found;
-	AclAccess	built;
-	MemoryContext cxt;
+	AclCacheScope scope;
 
 	reset_cache_if_stale();
-	if (user_id == NULL && anonymous_access != NULL)
-		return anonymous_access;
-	if (user_id != NULL)
-	{
-		entry = hash_search(access_cache, user_id, HASH_FIND, NULL);
-		if (entry != NULL)
-			return &entry->access;
-	}
-
-	/*
-	 * Build into the cache context, then publish.  If an invalidation
-	 * arrives while building, this result is still as current as the reads
-	 * it came from, but the next call starts afresh.
-	 */
-	generation_before = acl_catalog_generation;
-	cxt = acl_cache_context();
-	memset(&built, 0, sizeof(built));
-	built.anonymous = (user_id == NULL);
-	if (user_id != NULL)
-		built.user_id = *user_id;
-	load_access(&built, cxt);
-
-	if (generation_before != acl_catalog_generation)
-	{
-		/* Keep the result for this caller only; it is reset on next use. */
-		AclAccess  *copy = MemoryContextAlloc(cxt, sizeof(AclAccess));
-
-		*copy = built;
-		cache_generation = 0;
-		return copy;
-	}
 	if (user_id == NULL)
 	{
-		anonymous_access = MemoryContextAlloc(cxt, sizeof(AclAccess));
-		*anonymous_access = built;
-		return anonymous_access;
+		if (anonymous_entry == NULL)
+			anonymous_entry = MemoryContextAllocZero(acl_cache_context(),
+													 sizeof(AclCacheEntry));
+		entry = anonymous_entry;
+		found = entry->scope.generation != 0;
 	}
-	entry = hash_search(access_cache, user_id, HASH_ENTER, &found);
-	entry->access = built;
+	else
+		entry = hash_search(access_cache, user_id, HASH_ENTER, &found);
+
+	if (found && acl_cache_scope_valid(&entry->scope))
+		return &entry->access;
+
+	/*
+	 * Build in place.  The scope is taken before reading, so an
+	 * invalidation that arrives meanwhile makes the result stale at once.
+	 */
+	scope = acl_cache_scope_now();
+	memset(&entry->access, 0, sizeof(AclAccess));
+	entry->scope.generation = 0;	/* unusable should the build fail */
+	entry->access.anonymous = (user_id == NULL);
+	if (user_id != NULL)
+		entry->access.user_id = *user_id;
+	load_access(&entry->access, acl_cache_context());
+	entry->scope = scope;
+	cache_builds++;
 	return &entry->access;
 }

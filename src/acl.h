@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "utils/uuid.h"
 
 /* acl.c: settings */
@@ -32,6 +33,22 @@ extern void acl_catalog_enter(AclCatalogScope *scope);
 extern void acl_catalog_leave(AclCatalogScope *scope);
 extern Oid	acl_catalog_relid(const char *relname);
 extern uint64 acl_catalog_generation;
+
+/*
+ * How long data read from acl.* may be reused.  Data read under a snapshot
+ * that may predate an invalidation already received is only good for the
+ * statement (or, under REPEATABLE READ, the transaction) that read it.
+ */
+typedef struct AclCacheScope
+{
+	uint64		generation;
+	bool		global;
+	uint32		lxid;			/* LocalTransactionId */
+	TimestampTz statement_start;	/* 0: the whole transaction */
+} AclCacheScope;
+
+extern AclCacheScope acl_cache_scope_now(void);
+extern bool acl_cache_scope_valid(const AclCacheScope *scope);
 extern void acl_catalog_register_callbacks(void);
 extern MemoryContext acl_cache_context(void);
 

@@ -19,11 +19,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -31,6 +33,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "acl.h"
 
@@ -42,6 +45,7 @@ static const char *const acl_catalog_tables[] = {
 #define ACL_CATALOG_NTABLES lengthof(acl_catalog_tables)
 
 uint64		acl_catalog_generation = 1;
+static TimestampTz last_invalidation = 0;
 
 /* Resolved lazily; forgotten whenever any acl.* relation is invalidated. */
 static bool catalog_resolved = false;
@@ -138,6 +142,7 @@ acl_relcache_callback(Datum arg, Oid relid)
 		return;
 	/* Only flags here: callbacks may not touch the catalogs or free memory in use. */
 	acl_catalog_generation++;
+	last_invalidation = GetCurrentTimestamp();
 	catalog_resolved = false;
 }
 
@@ -146,7 +151,47 @@ acl_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	/* DROP/CREATE EXTENSION moves the schema; re-resolve everything. */
 	acl_catalog_generation++;
+	last_invalidation = GetCurrentTimestamp();
 	catalog_resolved = false;
+}
+
+/*
+ * An invalidation is sent only once its transaction is visible as
+ * committed, so a snapshot taken after the invalidation arrived sees the
+ * change.  A statement that started after the last invalidation therefore
+ * reads current data, which may be reused until the next one.  Otherwise
+ * the statement's snapshot may predate the change: what it reads is kept
+ * for that statement only, or for the transaction under REPEATABLE READ,
+ * where every statement shares one snapshot.
+ */
+AclCacheScope
+acl_cache_scope_now(void)
+{
+	AclCacheScope scope;
+
+	scope.generation = acl_catalog_generation;
+	scope.lxid = MyProc->lxid;
+	scope.statement_start = 0;
+	if (IsolationUsesXactSnapshot())
+		scope.global = false;
+	else
+	{
+		scope.statement_start = GetCurrentStatementStartTimestamp();
+		scope.global = scope.statement_start > last_invalidation;
+	}
+	return scope;
+}
+
+bool
+acl_cache_scope_valid(const AclCacheScope *scope)
+{
+	if (scope->generation != acl_catalog_generation)
+		return false;
+	if (scope->global)
+		return true;
+	return scope->lxid == MyProc->lxid &&
+		(scope->statement_start == 0 ||
+		 scope->statement_start == GetCurrentStatementStartTimestamp());
 }
 
 void

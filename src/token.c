@@ -25,6 +25,7 @@
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "libpq/crypt.h"
 #include "mb/pg_wchar.h"
 #include "port.h"
 #include "utils/builtins.h"
@@ -48,7 +49,7 @@ typedef struct VerifiedToken
 	char	   *token;
 	char	   *jwt_secret;
 	char	   *user_claim;
-	uint64		generation;
+	AclCacheScope scope;
 	pg_uuid_t	user_id;
 	bool		has_exp;
 	double		exp;
@@ -350,7 +351,7 @@ acl_token_user(const char *token)
 	MemoryContext old;
 
 	if (verified.token != NULL &&
-		verified.generation == acl_catalog_generation &&
+		acl_cache_scope_valid(&verified.scope) &&
 		strcmp(verified.token, token) == 0 &&
 		strcmp(verified.jwt_secret, acl_jwt_secret ? acl_jwt_secret : "") == 0 &&
 		strcmp(verified.user_claim, acl_jwt_user_claim ? acl_jwt_user_claim : "") == 0)
@@ -359,6 +360,7 @@ acl_token_user(const char *token)
 		return verified.user_id;
 	}
 
+	fresh.scope = acl_cache_scope_now();
 	if (looks_like_jwt(token))
 	{
 		verify_jwt(token, &fresh);
@@ -379,7 +381,6 @@ acl_token_user(const char *token)
 	fresh.jwt_secret = pstrdup(acl_jwt_secret ? acl_jwt_secret : "");
 	fresh.user_claim = pstrdup(acl_jwt_user_claim ? acl_jwt_user_claim : "");
 	MemoryContextSwitchTo(old);
-	fresh.generation = acl_catalog_generation;
 	verified = fresh;
 	return verified.user_id;
 }
@@ -450,4 +451,28 @@ acl_set_user_token(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text(token));
+}
+
+PG_FUNCTION_INFO_V1(acl_share_password);
+
+/*
+ * A share password as stored: a SCRAM-SHA-256 verifier, the same format
+ * PostgreSQL keeps for role passwords.  A value that already is a verifier
+ * (a restored dump) is kept.
+ */
+Datum
+acl_share_password(PG_FUNCTION_ARGS)
+{
+	char	   *password = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (password[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("share password must not be empty"),
+				 errhint("Set password to NULL for a share without a password.")));
+	if (get_password_type(password) == PASSWORD_TYPE_SCRAM_SHA_256)
+		PG_RETURN_TEXT_P(cstring_to_text(password));
+	/* The role name only salts MD5; SCRAM draws a random salt. */
+	PG_RETURN_TEXT_P(cstring_to_text(encrypt_password(PASSWORD_TYPE_SCRAM_SHA_256,
+													  "", password)));
 }
