@@ -434,7 +434,11 @@ BEGIN
                   HINT = 'Permissions apply to ordinary or partitioned tables.';
     END IF;
 
-    IF NEW.fields IS NOT NULL THEN
+    -- Checked when written, so that a later column rename or drop does not
+    -- block unrelated edits of the row (the lifecycle of stale rows is the
+    -- enforcement layer's business).
+    IF NEW.fields IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.fields IS DISTINCT FROM OLD.fields
+                                   OR NEW.collection IS DISTINCT FROM OLD.collection) THEN
         FOREACH field IN ARRAY NEW.fields LOOP
             IF field IS NULL THEN
                 RAISE EXCEPTION 'fields of a permission on % contains NULL', NEW.collection

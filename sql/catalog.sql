@@ -1,5 +1,6 @@
 -- The catalog: its shape, its built-in rows, and every bad row it refuses.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 CREATE EXTENSION acl;
 
 -- Not relocatable, schema acl, configuration tables dumped by pg_dump.
@@ -158,3 +159,9 @@ DELETE FROM acl.roles WHERE name = 'Patient';
 SELECT email, status, role FROM acl.users;
 SELECT name, parent FROM acl.roles WHERE name = 'Flagged patient';
 SELECT count(*) AS access_rows_left FROM acl.access WHERE role = '00000000-0000-4000-8000-000000000002';
+
+-- fields are checked when written: a later rename does not block other edits.
+ALTER TABLE public.notes RENAME COLUMN body TO content;
+UPDATE acl.permissions SET permissions = '{"id": {"_gt": 0}}' WHERE action = 'read' AND collection = 'notes'::regclass;
+UPDATE acl.permissions SET fields = '{id,body,secret}' WHERE action = 'read' AND collection = 'notes'::regclass;
+ALTER TABLE public.notes RENAME COLUMN content TO body;

@@ -2,6 +2,7 @@
 -- statuses, and identity read at run time (prepared statements reused
 -- across end users).
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 
 -- Fixtures: Member <- Patient <- Flagged patient, one policy each.
 INSERT INTO acl.roles (id, name) VALUES ('10000000-0000-4000-8000-000000000001', 'Member');
@@ -62,6 +63,7 @@ SELECT * FROM whoami;
 SET acl.user_id = '30000000-0000-4000-8000-000000000004';
 SELECT acl.current_user_id();
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET acl.user_id = '30000000-0000-4000-8000-000000000005';
 SELECT acl.current_policies();
 SET acl.user_id = '30000000-0000-4000-8000-000000000006';

@@ -1,6 +1,7 @@
 -- acl.effective_permissions(): every permission row that applies to a user,
 -- in priority order (spec §2.4), and who may ask.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 
 CREATE TABLE public.readings (id int PRIMARY KEY, patient uuid, value int, note text);
 INSERT INTO acl.permissions (policy, collection, action, permissions, fields, validation, presets) VALUES
@@ -64,4 +65,11 @@ DELETE FROM acl.access WHERE "user" = '30000000-0000-4000-8000-000000000002';
 SELECT priority, action, policy_name FROM acl.effective_permissions();
 ROLLBACK;
 SELECT priority, action, policy_name FROM acl.effective_permissions();
+RESET acl.user_id;
+
+-- A DBA may inspect anyone, even while the session carries an identity
+-- that cannot be used.
+SET acl.user_id = '30000000-0000-4000-8000-000000000004';
+SELECT count(*) AS dba_despite_suspended_identity FROM acl.effective_permissions('30000000-0000-4000-8000-000000000001');
+SELECT count(*) FROM acl.effective_permissions();
 RESET acl.user_id;

@@ -2,6 +2,7 @@
 -- dropped (spec §2.5); with no client address (Unix socket) restricted
 -- policies are dropped, for the flags too.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 
 -- Matching rules, one entry kind at a time.
 SELECT entry, client, acl._ip_allowed(ARRAY[entry], client::inet) AS allowed

@@ -2,6 +2,7 @@
 -- HS256 JWTs verified with PostgreSQL's own HMAC.  The JWTs below were signed
 -- once, outside the database, with the secret set here; they expire in 2100.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 INSERT INTO acl.users (id, email, status) VALUES
     ('30000000-0000-4000-8000-000000000009', 'suspended-token@example.org', 'suspended');
 CREATE FUNCTION try(token text) RETURNS text LANGUAGE plpgsql AS $$

@@ -34,14 +34,13 @@ same_principal(const pg_uuid_t *target, const AclPrincipal *current)
 static void
 check_may_inspect(const pg_uuid_t *target)
 {
-	AclPrincipal current = acl_current_principal();
-	bool		admin;
+	AclPrincipal current;
 
-	if (same_principal(target, &current))
+	/* A DBA may inspect anyone, whatever identity the session carries. */
+	if (pg_class_aclcheck(acl_catalog_relid("permissions"), GetUserId(), ACL_SELECT) == ACLCHECK_OK)
 		return;
-	admin = acl_current_access()->admin;
-	if (admin ||
-		pg_class_aclcheck(acl_catalog_relid("permissions"), GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+	current = acl_current_principal();
+	if (same_principal(target, &current) || acl_current_access()->admin)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
