@@ -12,8 +12,9 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
  * Helpers used by the catalog checks and by the C code.
  * ------------------------------------------------------------------------- */
 
--- One ip_access entry: a single address, a CIDR block, or an "a-b" range of
--- one family with a <= b.  NULL when the entry is malformed.
+-- Validates one ip_access entry when a policy is written: a single address,
+-- a CIDR block, or an "a-b" range of one family with a <= b.  NULL when the
+-- entry is malformed.
 CREATE FUNCTION @extschema@._ip_entry_bounds(entry text, OUT lo inet, OUT hi inet)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -59,6 +60,11 @@ $$;
 -- An empty list restricts nothing; an unknown client address (Unix socket)
 -- passes no restricted list.  An IPv4 client seen through a dual-stack
 -- listener (::ffff:a.b.c.d) is matched as the IPv4 address it is.
+-- Entries were validated when written, so plain casts suffice; no
+-- exception handling, which would need a subtransaction and so fail in the
+-- parallel-mode leader that evaluates identity InitPlans.  Should a cast
+-- fail anyway (triggers disabled during a load), the statement errors:
+-- fail closed.
 CREATE FUNCTION @extschema@._ip_allowed(ip_access text[], client inet)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -71,12 +77,14 @@ AS $$
             SELECT 1
               FROM (SELECT CASE WHEN host(client) ~ '^::ffff:[0-9.]+$'
                                 THEN substr(host(client), 8)::inet
-                                ELSE client END) AS c(addr),
+                                ELSE host(client)::inet END) AS c(addr),
                    unnest(ip_access) AS e(entry),
-                   LATERAL @extschema@._ip_entry_bounds(e.entry) AS b
+                   LATERAL (SELECT btrim(split_part(e.entry, '-', 1))::inet AS lo,
+                                   CASE WHEN strpos(e.entry, '-') > 0
+                                        THEN btrim(split_part(e.entry, '-', 2))::inet END AS hi) AS b
              WHERE family(b.lo) = family(c.addr)
-               AND (CASE WHEN b.lo = b.hi THEN c.addr <<= b.lo
-                         ELSE host(c.addr)::inet BETWEEN b.lo AND b.hi END))
+               AND CASE WHEN b.hi IS NULL THEN c.addr <<= b.lo
+                        ELSE c.addr BETWEEN b.lo AND b.hi END)
     END
 $$;
 

@@ -66,3 +66,21 @@ UPDATE acl.policies SET ip_access = '{10.0.0.1}' WHERE name = 'Public';
 SELECT * FROM effective();
 UPDATE acl.policies SET ip_access = NULL WHERE name = 'Public';
 \c
+
+-- Identity InitPlans run in the leader of a parallel plan, in parallel mode;
+-- ip_access matching must work there too.
+\c - - 127.0.0.1
+CREATE TABLE parallel_probe AS SELECT g AS id FROM generate_series(1, 50000) g;
+ANALYZE parallel_probe;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+UPDATE acl.access SET policy = '40000000-0000-4000-8000-0000000000a2'
+ WHERE role = '40000000-0000-4000-8000-000000000001' AND sort = 1;
+SET acl.user_id = '40000000-0000-4000-8000-000000000101';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM parallel_probe WHERE id > cardinality((SELECT acl.current_policies()));
+SELECT count(*) FROM parallel_probe WHERE id > cardinality((SELECT acl.current_policies()));
+RESET acl.user_id;
+DROP TABLE parallel_probe;
+\c

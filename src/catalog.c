@@ -222,7 +222,7 @@ acl_catalog_changed(PG_FUNCTION_ARGS)
  * Operators and fields are checked by the rule compiler.
  */
 static void
-check_rule_node(JsonbValue *node, StringInfo path, const char *what, int depth)
+check_rule_node(JsonbValue *node, StringInfo path, const char *what)
 {
 	JsonbIterator *it;
 	JsonbValue	key;
@@ -276,13 +276,13 @@ check_rule_node(JsonbValue *node, StringInfo path, const char *what, int depth)
 				if (tok != WJB_ELEM)
 					continue;
 				appendStringInfo(path, "[%d]", index++);
-				check_rule_node(&elem, path, what, depth + 1);
+				check_rule_node(&elem, path, what);
 				path->len = elem_len;
 				path->data[elem_len] = '\0';
 			}
 		}
 		else if (value.type == jbvBinary && JsonContainerIsObject(value.val.binary.data))
-			check_rule_node(&value, path, what, depth + 1);
+			check_rule_node(&value, path, what);
 
 		path->len = saved_len;
 		path->data[saved_len] = '\0';
@@ -316,6 +316,6 @@ acl_check_rule_shape(PG_FUNCTION_ARGS)
 	root.type = jbvBinary;
 	root.val.binary.data = &rule->root;
 	root.val.binary.len = VARSIZE(rule) - VARHDRSZ;
-	check_rule_node(&root, &path, what, 0);
+	check_rule_node(&root, &path, what);
 	PG_RETURN_VOID();
 }
