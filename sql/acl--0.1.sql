@@ -277,6 +277,15 @@ DECLARE
     cursor_id uuid;
     steps     integer := 0;
 BEGIN
+    -- A dump carries the built-in row, which CREATE EXTENSION already made:
+    -- restoring it means applying its edits.
+    IF TG_OP = 'INSERT' AND @extschema@._is_builtin(NEW.id)
+       AND EXISTS (SELECT 1 FROM @extschema@.roles r WHERE r.id = NEW.id) THEN
+        UPDATE @extschema@.roles SET name = NEW.name, icon = NEW.icon,
+               description = NEW.description, parent = NEW.parent
+         WHERE id = NEW.id;
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         IF @extschema@._is_builtin(OLD.id) THEN
             RAISE EXCEPTION 'cannot delete the built-in Administrator role'
@@ -329,6 +338,16 @@ AS $$
 DECLARE
     entry text;
 BEGIN
+    -- Restoring a dumped built-in policy applies its edits (see _roles_check).
+    IF TG_OP = 'INSERT' AND @extschema@._is_builtin(NEW.id)
+       AND EXISTS (SELECT 1 FROM @extschema@.policies p WHERE p.id = NEW.id) THEN
+        UPDATE @extschema@.policies SET name = NEW.name, icon = NEW.icon,
+               description = NEW.description, ip_access = NEW.ip_access,
+               enforce_tfa = NEW.enforce_tfa, admin_access = NEW.admin_access,
+               app_access = NEW.app_access
+         WHERE id = NEW.id;
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         IF @extschema@._is_builtin(OLD.id) THEN
             RAISE EXCEPTION 'cannot delete the built-in % policy', OLD.name
@@ -397,6 +416,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Built-in access rows never change, so restoring one is a no-op.
+    IF TG_OP = 'INSERT' AND @extschema@._is_builtin(NEW.id)
+       AND EXISTS (SELECT 1 FROM @extschema@.access a WHERE a.id = NEW.id) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') AND @extschema@._is_builtin(OLD.id) THEN
         RAISE EXCEPTION 'cannot % the built-in access row %', lower(TG_OP), OLD.id
             USING ERRCODE = 'insufficient_privilege',
@@ -535,17 +559,24 @@ CREATE TRIGGER permissions_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
 CREATE TRIGGER shares_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.shares
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
 
+-- Logical replication applies changes with session_replication_role =
+-- replica, where ordinary triggers stay silent; caches must still be dropped.
+ALTER TABLE @extschema@.roles ENABLE ALWAYS TRIGGER roles_changed;
+ALTER TABLE @extschema@.policies ENABLE ALWAYS TRIGGER policies_changed;
+ALTER TABLE @extschema@.users ENABLE ALWAYS TRIGGER users_changed;
+ALTER TABLE @extschema@.access ENABLE ALWAYS TRIGGER access_changed;
+ALTER TABLE @extschema@.permissions ENABLE ALWAYS TRIGGER permissions_changed;
+ALTER TABLE @extschema@.shares ENABLE ALWAYS TRIGGER shares_changed;
+
 /* ---------------------------------------------------------------------------
- * pg_dump: the catalog is configuration.  Built-in rows come from this script,
- * so dumps leave them out.
+ * pg_dump: the catalog is configuration.  Built-in rows are dumped too, so
+ * that their edits survive; the checks above turn their restore into an
+ * update of the rows CREATE EXTENSION made.
  * ------------------------------------------------------------------------- */
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.roles',
-    $$WHERE NOT @extschema@._is_builtin(id)$$);
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.policies',
-    $$WHERE NOT @extschema@._is_builtin(id)$$);
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.access',
-    $$WHERE NOT @extschema@._is_builtin(id)$$);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.roles', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.policies', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.access', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.permissions', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.permissions_id_seq', '');

@@ -165,3 +165,4 @@ ALTER TABLE public.notes RENAME COLUMN body TO content;
 UPDATE acl.permissions SET permissions = '{"id": {"_gt": 0}}' WHERE action = 'read' AND collection = 'notes'::regclass;
 UPDATE acl.permissions SET fields = '{id,body,secret}' WHERE action = 'read' AND collection = 'notes'::regclass;
 ALTER TABLE public.notes RENAME COLUMN content TO body;
+DROP ROLE acl_reg_nobody;

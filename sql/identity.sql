@@ -179,5 +179,17 @@ SET acl.user_id = '30000000-0000-4000-8000-000000000003';
 SELECT acl.current_user_id(), acl.is_admin();
 RESET acl.user_id;
 
+-- Changes applied by logical replication (replica mode, where ordinary
+-- triggers are silent) still drop cached access.
+SET acl.user_id = '30000000-0000-4000-8000-000000000002';
+SELECT policy_names(acl.current_policies());
+SET session_replication_role = replica;
+DELETE FROM acl.access WHERE "user" = '30000000-0000-4000-8000-000000000002';
+RESET session_replication_role;
+SELECT policy_names(acl.current_policies());
+INSERT INTO acl.access ("user", policy) VALUES
+    ('30000000-0000-4000-8000-000000000002', '20000000-0000-4000-8000-000000000004');
+RESET acl.user_id;
+
 DROP ROLE acl_reg_app;
 DROP ROLE acl_reg_web;
