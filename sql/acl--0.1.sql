@@ -254,8 +254,28 @@ COMMENT ON FUNCTION @extschema@.set_user_token(uuid, text) IS
     'stores the SHA-256 of a static token for a user (a new random token when none is given) and returns the token';
 REVOKE ALL ON FUNCTION @extschema@.set_user_token(uuid, text) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@._check_rule_shape(rule jsonb, what text) RETURNS void
-AS 'MODULE_PATHNAME', 'acl_check_rule_shape' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@._check_permission(collection regclass, permissions jsonb,
+                                               validation jsonb, presets jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'acl_check_permission' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.compile(collection regclass, rule jsonb) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_compile' LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.compile(regclass, jsonb) IS
+    'the SQL boolean expression an item rule compiles to over the table';
+
+CREATE FUNCTION @extschema@.dynamic_value(variable text, path text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_dynamic_value' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@.dynamic_values(variable text, path text[]) RETURNS text[]
+AS 'MODULE_PATHNAME', 'acl_dynamic_values' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.dynamic_value(text, text[]) IS
+    'the value of $CURRENT_USER.<path> (and $CURRENT_ROLE..., $CURRENT_ROLES..., $CURRENT_POLICIES...) for the current end user';
+
+CREATE FUNCTION @extschema@.validation_errors(rule jsonb, payload jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'acl_validation_errors' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.validation_errors(jsonb, jsonb) IS
+    'the failures of a payload against a validation rule (Directus payload semantics); [] when it passes';
+CREATE FUNCTION @extschema@.check_validation(rule jsonb, payload jsonb, collection text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'acl_check_validation' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@._share_password(password text) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_share_password' LANGUAGE C VOLATILE STRICT;
@@ -490,14 +510,9 @@ BEGIN
         END LOOP;
     END IF;
 
-    PERFORM @extschema@._check_rule_shape(NEW.permissions, 'permissions');
-    PERFORM @extschema@._check_rule_shape(NEW.validation, 'validation');
-    IF NEW.presets IS NOT NULL AND jsonb_typeof(NEW.presets) <> 'object' THEN
-        RAISE EXCEPTION 'presets of a permission on % must be a JSON object', NEW.collection
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('presets is %s (a JSON %s).', NEW.presets, jsonb_typeof(NEW.presets)),
-                  HINT = 'Write presets as {"column": value, ...}.';
-    END IF;
+    -- Parsed, type-checked against the live table and compiled (C).
+    PERFORM @extschema@._check_permission(NEW.collection, NEW.permissions, NEW.validation,
+                                          NEW.presets);
     IF NEW.action NOT IN ('create', 'update') AND
        (NEW.validation IS NOT NULL OR NEW.presets IS NOT NULL) THEN
         RAISE EXCEPTION 'a % permission cannot carry validation or presets', NEW.action

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 /* acl.c: settings */
@@ -73,6 +74,16 @@ typedef struct AclAccess
 } AclAccess;
 
 extern const AclAccess *acl_access_for(const pg_uuid_t *user_id);
+
+/* compile.c: the rule language inside the server */
+struct AclJson;
+extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
+
+/* schema.c: the live schema for the rule compiler */
+struct AclSchema;
+struct AclDynamic;
+extern const struct AclSchema *acl_backend_schema(void);
+extern char *acl_dynamic_query(const struct AclDynamic *dyn);
 
 /* identity.c: who the end user of this statement is */
 typedef struct AclPrincipal

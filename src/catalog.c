@@ -29,7 +29,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
-#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -214,108 +213,4 @@ acl_catalog_changed(PG_FUNCTION_ARGS)
 				 errmsg("acl._catalog_changed() must be called as a trigger")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
-}
-
-/*
- * Structural check of a filter (item rule or validation) as it is written:
- * an object whose _and/_or members are arrays of objects, at any depth.
- * Operators and fields are checked by the rule compiler.
- */
-static void
-check_rule_node(JsonbValue *node, StringInfo path, const char *what)
-{
-	JsonbIterator *it;
-	JsonbValue	key;
-	JsonbValue	value;
-	JsonbIteratorToken tok;
-
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-
-	if (node->type != jbvBinary || !JsonContainerIsObject(node->val.binary.data))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s rule: %s must be a JSON object", what, path->data),
-				 errhint("Write a rule as {\"column\": {\"_operator\": value}}, combined with {\"_and\": [...]} or {\"_or\": [...]}.")));
-
-	it = JsonbIteratorInit(node->val.binary.data);
-	tok = JsonbIteratorNext(&it, &key, true);	/* WJB_BEGIN_OBJECT */
-	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
-	{
-		int			saved_len = path->len;
-		char	   *keyname;
-
-		if (tok != WJB_KEY)
-			continue;
-		keyname = pnstrdup(key.val.string.val, key.val.string.len);
-		tok = JsonbIteratorNext(&it, &value, true);
-
-		if (keyname[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid %s rule: %s has an empty key", what, path->data),
-					 errhint("Keys are column names, relation names or operators such as \"_eq\".")));
-
-		appendStringInfo(path, ".%s", keyname);
-		if (strcmp(keyname, "_and") == 0 || strcmp(keyname, "_or") == 0)
-		{
-			JsonbIterator *ait;
-			JsonbValue	elem;
-			int			index = 0;
-
-			if (value.type != jbvBinary || !JsonContainerIsArray(value.val.binary.data))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid %s rule: %s must be an array of rules", what, path->data),
-						 errhint("Write {\"%s\": [{...}, {...}]}.", keyname)));
-			ait = JsonbIteratorInit(value.val.binary.data);
-			while ((tok = JsonbIteratorNext(&ait, &elem, true)) != WJB_DONE)
-			{
-				int			elem_len = path->len;
-
-				if (tok != WJB_ELEM)
-					continue;
-				appendStringInfo(path, "[%d]", index++);
-				check_rule_node(&elem, path, what);
-				path->len = elem_len;
-				path->data[elem_len] = '\0';
-			}
-		}
-		else if (value.type == jbvBinary && JsonContainerIsObject(value.val.binary.data))
-			check_rule_node(&value, path, what);
-
-		path->len = saved_len;
-		path->data[saved_len] = '\0';
-		pfree(keyname);
-	}
-}
-
-PG_FUNCTION_INFO_V1(acl_check_rule_shape);
-
-Datum
-acl_check_rule_shape(PG_FUNCTION_ARGS)
-{
-	Jsonb	   *rule;
-	JsonbValue	root;
-	StringInfoData path;
-	char	   *what;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_VOID();
-	rule = PG_GETARG_JSONB_P(0);
-	what = PG_ARGISNULL(1) ? "permissions" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	if (JB_ROOT_IS_SCALAR(rule) || !JB_ROOT_IS_OBJECT(rule))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s rule: it must be a JSON object or NULL", what),
-				 errhint("Write a rule as {\"column\": {\"_operator\": value}}; NULL or {} means every row.")));
-
-	initStringInfo(&path);
-	appendStringInfoString(&path, what);
-	root.type = jbvBinary;
-	root.val.binary.data = &rule->root;
-	root.val.binary.len = VARSIZE(rule) - VARHDRSZ;
-	check_rule_node(&root, &path, what);
-	PG_RETURN_VOID();
 }

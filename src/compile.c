@@ -1,0 +1,356 @@
+/*-------------------------------------------------------------------------
+ *
+ * compile.c
+ *	  The server side of the rule language: errors as ereport, and the
+ *	  SQL-callable entry points (acl.compile, acl.validation_errors,
+ *	  acl.check_rule).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "acl.h"
+#include "rule.h"
+
+/* Rules deeper than this are refused even when the stack would allow them. */
+#define ACL_RULE_MAX_DEPTH 1000
+
+void
+acl_rule_error(AclRuleErrorKind kind, const char *path, const char *message,
+			   const char *detail, const char *hint)
+{
+	int			code;
+
+	switch (kind)
+	{
+		case ACL_RULE_BAD_VALUE:
+			code = ERRCODE_INVALID_TEXT_REPRESENTATION;
+			break;
+		case ACL_RULE_NO_FIELD:
+			code = ERRCODE_UNDEFINED_COLUMN;
+			break;
+		case ACL_RULE_NOT_SUPPORTED:
+			code = ERRCODE_FEATURE_NOT_SUPPORTED;
+			break;
+		case ACL_RULE_TOO_DEEP:
+			code = ERRCODE_STATEMENT_TOO_COMPLEX;
+			break;
+		default:
+			code = ERRCODE_INVALID_PARAMETER_VALUE;
+			break;
+	}
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s: %s", path, message),
+			 detail ? errdetail("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+	pg_unreachable();
+}
+
+void
+acl_rule_check_depth(int depth, const char *path)
+{
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (depth > ACL_RULE_MAX_DEPTH)
+		acl_rule_error(ACL_RULE_TOO_DEEP, path,
+					   psprintf("rule is nested deeper than %d levels", ACL_RULE_MAX_DEPTH),
+					   NULL, "Flatten the rule: _and and _or take any number of members.");
+}
+
+/* A jsonb rule as the shared code's tree; NULL stays NULL. */
+AclJson *
+acl_json_from_jsonb(Jsonb *jsonb)
+{
+	char	   *text;
+	const char *error = NULL;
+	AclJson    *json;
+
+	if (jsonb == NULL)
+		return NULL;
+	text = JsonbToCString(NULL, &jsonb->root, VARSIZE(jsonb));
+	json = acl_json_parse(text, strlen(text), &error);
+	if (json == NULL)
+		elog(ERROR, "could not re-read jsonb: %s", error ? error : "unknown error");
+	return json;
+}
+
+static AclJson
+json_string(char *text)
+{
+	AclJson		value;
+
+	memset(&value, 0, sizeof(value));
+	value.kind = ACL_JSON_STRING;
+	value.text = text ? text : "";
+	return value;
+}
+
+static char *
+failures_json(AclValidationFailure *failures, int count)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	for (int i = 0; i < count; i++)
+	{
+		AclJson		field = json_string(failures[i].field);
+		AclJson		type = json_string(failures[i].type);
+		AclJson		path = json_string(failures[i].path);
+		AclJson		message = json_string(failures[i].message);
+
+		if (i > 0)
+			appendStringInfoString(&out, ", ");
+		appendStringInfoString(&out, "{\"field\": ");
+		acl_json_append(&out, &field);
+		appendStringInfoString(&out, ", \"type\": ");
+		acl_json_append(&out, &type);
+		appendStringInfoString(&out, ", \"expected\": ");
+		appendStringInfoString(&out, failures[i].expected ? failures[i].expected : "null");
+		appendStringInfoString(&out, ", \"rule\": ");
+		acl_json_append(&out, &path);
+		appendStringInfoString(&out, ", \"message\": ");
+		acl_json_append(&out, &message);
+		appendStringInfoChar(&out, '}');
+	}
+	appendStringInfoChar(&out, ']');
+	return out.data;
+}
+
+PG_FUNCTION_INFO_V1(acl_validation_errors);
+
+/*
+ * acl.validation_errors(rule jsonb, payload jsonb) returns jsonb: the
+ * failures of a payload against a validation rule, [] when it passes.
+ */
+Datum
+acl_validation_errors(PG_FUNCTION_ARGS)
+{
+	AclJson    *payload;
+	AclRule    *rule;
+	AclValidationFailure *failures = NULL;
+	int			count;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("payload must not be NULL")));
+	rule = acl_rule_from_json(PG_ARGISNULL(0) ? NULL : acl_json_from_jsonb(PG_GETARG_JSONB_P(0)),
+							  "validation");
+	payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(1));
+	if (payload->kind != ACL_JSON_OBJECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("payload must be a JSON object")));
+	count = acl_validate(rule, payload, &failures);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(failures_json(failures, count))));
+}
+
+PG_FUNCTION_INFO_V1(acl_check_validation);
+
+/*
+ * acl.check_validation(rule jsonb, payload jsonb, collection text): raises
+ * 23514 naming the first failing field and rule; the detail lists every
+ * failure as JSON, for gateways to show per field.
+ */
+Datum
+acl_check_validation(PG_FUNCTION_ARGS)
+{
+	AclJson    *payload;
+	AclRule    *rule;
+	AclValidationFailure *failures = NULL;
+	int			count;
+	const char *collection = PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	rule = acl_rule_from_json(acl_json_from_jsonb(PG_GETARG_JSONB_P(0)), "validation");
+	payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(1));
+	count = acl_validate(rule, payload, &failures);
+	if (count > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("validation failed for field \"%s\" of %s: %s",
+						failures[0].field, collection, failures[0].message),
+				 errdetail("%s", failures_json(failures, count)),
+				 errhint("The detail lists every failing field as JSON: field, type, expected, rule, message.")));
+	PG_RETURN_VOID();
+}
+
+static char *
+table_key_of(Oid relid)
+{
+	return psprintf("%u", relid);
+}
+
+static void
+compiled_sql_context(void *arg)
+{
+	errcontext("while checking the SQL compiled from the rule: %s", (const char *) arg);
+}
+
+/*
+ * Proves the compiled expression is valid SQL over the table (types,
+ * functions, relations) by preparing a query around it; nothing runs.
+ */
+static void
+verify_sql(Oid relid, const char *alias, const char *sql)
+{
+	ErrorContextCallback callback;
+	char	   *query = psprintf("SELECT %s FROM %s AS %s", sql,
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															get_rel_name(relid)),
+								 alias);
+
+	callback.callback = compiled_sql_context;
+	callback.arg = (void *) sql;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_prepare(query, 0, NULL) == NULL)
+		elog(ERROR, "could not prepare compiled rule: %s", SPI_result_code_string(SPI_result));
+	SPI_finish();
+	error_context_stack = callback.previous;
+}
+
+/* The item rule of a permission on relid as SQL; columns qualified by alias. */
+static char *
+acl_compile_item_rule(Oid relid, Jsonb *rule, const char *what, const char *alias)
+{
+	AclRule    *normalised = acl_rule_from_json(acl_json_from_jsonb(rule), what);
+	char	   *sql = acl_rule_to_sql(normalised, acl_backend_schema(), table_key_of(relid), alias);
+
+	verify_sql(relid, alias, sql);
+	return sql;
+}
+
+PG_FUNCTION_INFO_V1(acl_compile);
+
+/* acl.compile(collection regclass, rule jsonb) returns text */
+Datum
+acl_compile(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *relname = get_rel_name(relid);
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	PG_RETURN_TEXT_P(cstring_to_text(acl_compile_item_rule(relid,
+														   PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
+														   "permissions",
+														   quote_identifier(relname))));
+}
+
+/* Fields named by a validation rule must exist; relations are followed. */
+static void
+check_validation_fields(const AclRule *rule, const char *table_key)
+{
+	const AclSchema *schema = acl_backend_schema();
+	AclColumn	column;
+	AclRelation rel;
+
+	acl_rule_check_depth(0, rule->path);
+	switch (rule->kind)
+	{
+		case ACL_RULE_AND:
+		case ACL_RULE_OR:
+			for (int i = 0; i < rule->nchildren; i++)
+				check_validation_fields(rule->children[i], table_key);
+			break;
+		case ACL_RULE_CONDITION:
+			if (!schema->column(schema->arg, table_key, rule->field, &column) &&
+				!(rule->function && strcmp(rule->function, "count") == 0 &&
+				  schema->relation(schema->arg, table_key, rule->field, rule->path, &rel)))
+				acl_rule_error(ACL_RULE_NO_FIELD, rule->path,
+							   psprintf("column \"%s\" does not exist", rule->field), NULL,
+							   "Validation rules test the columns a write sets.");
+			if (rule->value && rule->value->kind == ACL_JSON_STRING)
+			{
+				AclDynamic	dyn;
+
+				(void) acl_parse_dynamic(rule->value->text, &dyn, rule->path);
+			}
+			break;
+		case ACL_RULE_RELATION:
+			if (!schema->relation(schema->arg, table_key, rule->field, rule->path, &rel))
+				acl_rule_error(ACL_RULE_NO_FIELD, rule->path,
+							   psprintf("\"%s\" is not a relation of this table", rule->field),
+							   NULL, NULL);
+			check_validation_fields(rule->inner, rel.table_key);
+			break;
+	}
+}
+
+/* Preset keys must be columns; literal values must suit the column's type. */
+static void
+check_presets(Oid relid, Jsonb *presets)
+{
+	const AclSchema *schema = acl_backend_schema();
+	AclJson    *json = acl_json_from_jsonb(presets);
+	char	   *key = table_key_of(relid);
+
+	if (json->kind != ACL_JSON_OBJECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("presets of a permission on %s must be a JSON object", get_rel_name(relid)),
+				 errhint("Write presets as {\"column\": value, ...}.")));
+	for (int i = 0; i < json->count; i++)
+	{
+		AclColumn	column;
+		AclJson    *value = json->items[i];
+		char	   *path = psprintf("presets.%s", json->keys[i]);
+		AclDynamic	dyn;
+
+		if (!schema->column(schema->arg, key, json->keys[i], &column))
+			acl_rule_error(ACL_RULE_NO_FIELD, path,
+						   psprintf("column \"%s\" does not exist", json->keys[i]), NULL,
+						   "Presets fill columns of the table.");
+		if (value->kind == ACL_JSON_STRING && acl_parse_dynamic(value->text, &dyn, path))
+			continue;
+		if ((value->kind == ACL_JSON_STRING || value->kind == ACL_JSON_NUMBER ||
+			 value->kind == ACL_JSON_BOOL) && column.type != ACL_FT_JSON &&
+			!schema->accepts(schema->arg, column.sql_type, value->text))
+			acl_rule_error(ACL_RULE_BAD_VALUE, path,
+						   psprintf("value \"%s\" is not a valid %s for column \"%s\"",
+									value->text, column.sql_type, column.name),
+						   NULL, NULL);
+	}
+}
+
+PG_FUNCTION_INFO_V1(acl_check_permission);
+
+/*
+ * acl._check_permission(collection, permissions, validation, presets):
+ * every rule of a permission row is parsed, type-checked against the live
+ * table and compiled when the row is written; errors name the JSON path.
+ */
+Datum
+acl_check_permission(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	if (!PG_ARGISNULL(1))
+		(void) acl_compile_item_rule(relid, PG_GETARG_JSONB_P(1), "permissions",
+									 quote_identifier(get_rel_name(relid)));
+	if (!PG_ARGISNULL(2))
+	{
+		AclRule    *rule = acl_rule_from_json(acl_json_from_jsonb(PG_GETARG_JSONB_P(2)),
+											  "validation");
+
+		check_validation_fields(rule, table_key_of(relid));
+	}
+	if (!PG_ARGISNULL(3))
+		check_presets(relid, PG_GETARG_JSONB_P(3));
+	PG_RETURN_VOID();
+}
