@@ -263,6 +263,14 @@ AS 'MODULE_PATHNAME', 'acl_compile' LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.compile(regclass, jsonb) IS
     'the SQL boolean expression an item rule compiles to over the table';
 
+CREATE FUNCTION @extschema@.lint()
+RETURNS TABLE (permission_id bigint, policy text, collection regclass, action text,
+               finding text, rule_path text, message text, suggestion text)
+AS 'MODULE_PATHNAME', 'acl_lint' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.lint() IS
+    'advice on permissions: unindexed conditions and keys, non-leakproof operators, anonymous NULL matches, stale rules';
+REVOKE ALL ON FUNCTION @extschema@.lint() FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.dynamic_value(variable text, path text[]) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_dynamic_value' LANGUAGE C STABLE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@.dynamic_values(variable text, path text[]) RETURNS text[]

@@ -139,6 +139,28 @@ SELECT matches('{"code": {"_eq": "$CURRENT_USER.department"}}') AS null_departme
 RESET acl.user_id;
 SELECT matches('{"code": {"_eq": "$CURRENT_USER.department"}}') AS anonymous_department;
 
+-- Role and policy variables, and paths through foreign keys (cases 87-91).
+INSERT INTO acl.roles (id, name) VALUES ('63000000-0000-4000-8000-000000000001', 'editors');
+INSERT INTO acl.roles (id, name, parent) VALUES ('63000000-0000-4000-8000-000000000002', 'copy', '63000000-0000-4000-8000-000000000001');
+INSERT INTO acl.policies (id, name) VALUES ('63000000-0000-4000-8000-0000000000a1', 'pol-a'), ('63000000-0000-4000-8000-0000000000a2', 'pol-b');
+INSERT INTO acl.access (role, policy) VALUES ('63000000-0000-4000-8000-000000000001', '63000000-0000-4000-8000-0000000000a1'),
+                                             ('63000000-0000-4000-8000-000000000002', '63000000-0000-4000-8000-0000000000a2');
+INSERT INTO acl.users (id, email, role) VALUES ('60000000-0000-4000-8000-000000000003', 'cy@example.org', '63000000-0000-4000-8000-000000000002');
+UPDATE articles SET code = CASE id WHEN 1 THEN 'copy' WHEN 2 THEN 'editors' WHEN 4 THEN 'pol-a' WHEN 5 THEN 'pol-b' END;
+UPDATE authors SET role = '63000000-0000-4000-8000-000000000001' WHERE name = 'username';
+SET acl.user_id = '60000000-0000-4000-8000-000000000003';
+SELECT matches('{"code": {"_eq": "$CURRENT_ROLE.name"}}') AS own_role_name,
+       matches('{"code": {"_in": "$CURRENT_ROLES.name"}}') AS tree_names,
+       matches('{"code": {"_in": "$CURRENT_POLICIES.name"}}') AS policy_names,
+       matches('{"code": {"_eq": "$CURRENT_USER.role.name"}}') AS user_role_name,
+       matches('{"author": {"role": {"_in": "$CURRENT_ROLES"}}}') AS author_role_in_tree,
+       matches('{"author": {"role": {"_eq": "$CURRENT_ROLE"}}}') AS author_role_is_own;
+SELECT matches('{"code": {"_eq": "$CURRENT_ROLES.name"}}') AS list_needs_in;
+RESET acl.user_id;
+SELECT matches('{"code": {"_in": "$CURRENT_ROLES.name"}}') AS anonymous_roles,
+       matches('{"code": {"_eq": "$CURRENT_ROLE.name"}}') AS anonymous_role_is_null;
+UPDATE articles SET code = 'north' WHERE id = 2;
+
 -- A prepared statement stays correct across end users under generic plans.
 DO $$ BEGIN
     EXECUTE 'PREPARE mine AS SELECT array_agg(id ORDER BY id) FROM articles WHERE '

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -78,6 +79,7 @@ extern const AclAccess *acl_access_for(const pg_uuid_t *user_id);
 /* compile.c: the rule language inside the server */
 struct AclJson;
 extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
+extern Datum acl_compile(PG_FUNCTION_ARGS);
 
 /* schema.c: the live schema for the rule compiler */
 struct AclSchema;
