@@ -278,12 +278,17 @@ AS 'MODULE_PATHNAME', 'acl_dynamic_values' LANGUAGE C STABLE PARALLEL RESTRICTED
 COMMENT ON FUNCTION @extschema@.dynamic_value(text, text[]) IS
     'the value of $CURRENT_USER.<path> (and $CURRENT_ROLE..., $CURRENT_ROLES..., $CURRENT_POLICIES...) for the current end user';
 
+CREATE FUNCTION @extschema@.resolve(value jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'acl_resolve' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.resolve(jsonb) IS
+    'a JSON document (presets, rule values) with every dynamic variable replaced by its value for the current end user';
+
 CREATE FUNCTION @extschema@.validation_errors(rule jsonb, payload jsonb) RETURNS jsonb
-AS 'MODULE_PATHNAME', 'acl_validation_errors' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'acl_validation_errors' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.validation_errors(jsonb, jsonb) IS
     'the failures of a payload against a validation rule (Directus payload semantics); [] when it passes';
 CREATE FUNCTION @extschema@.check_validation(rule jsonb, payload jsonb, collection text DEFAULT NULL) RETURNS void
-AS 'MODULE_PATHNAME', 'acl_check_validation' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'acl_check_validation' LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION @extschema@._share_password(password text) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_share_password' LANGUAGE C VOLATILE STRICT;

@@ -81,6 +81,9 @@ struct AclJson;
 extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
 extern Datum acl_compile(PG_FUNCTION_ARGS);
 
+/* dynamic.c: run-time values of dynamic variables */
+extern struct AclJson *acl_resolve_dynamic(struct AclJson *value, const char *path);
+
 /* schema.c: the live schema for the rule compiler */
 struct AclSchema;
 struct AclDynamic;

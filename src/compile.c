@@ -125,6 +125,28 @@ failures_json(AclValidationFailure *failures, int count)
 	return out.data;
 }
 
+/* Validation compares the payload with values: variables become values first. */
+static void
+resolve_rule_values(AclRule *rule)
+{
+	acl_rule_check_depth(0, rule->path);
+	switch (rule->kind)
+	{
+		case ACL_RULE_AND:
+		case ACL_RULE_OR:
+			for (int i = 0; i < rule->nchildren; i++)
+				resolve_rule_values(rule->children[i]);
+			break;
+		case ACL_RULE_CONDITION:
+			if (rule->value)
+				rule->value = acl_resolve_dynamic(rule->value, rule->path);
+			break;
+		case ACL_RULE_RELATION:
+			resolve_rule_values(rule->inner);
+			break;
+	}
+}
+
 PG_FUNCTION_INFO_V1(acl_validation_errors);
 
 /*
@@ -150,6 +172,7 @@ acl_validation_errors(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("payload must be a JSON object")));
+	resolve_rule_values(rule);
 	count = acl_validate(rule, payload, &failures);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(failures_json(failures, count))));
 }
@@ -174,6 +197,7 @@ acl_check_validation(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	rule = acl_rule_from_json(acl_json_from_jsonb(PG_GETARG_JSONB_P(0)), "validation");
 	payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(1));
+	resolve_rule_values(rule);
 	count = acl_validate(rule, payload, &failures);
 	if (count > 0)
 		ereport(ERROR,

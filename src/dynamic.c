@@ -14,11 +14,14 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
 
 #include "acl.h"
 #include "rule.h"
@@ -163,4 +166,159 @@ acl_dynamic_value(PG_FUNCTION_ARGS)
 				 errhint("Compare a list-valued variable with _in or _nin.")));
 	deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	PG_RETURN_DATUM(elems[0]);
+}
+
+static AclJson *
+json_scalar(AclJsonKind kind, char *text)
+{
+	AclJson    *node = palloc0(sizeof(AclJson));
+
+	node->kind = kind;
+	node->text = text;
+	return node;
+}
+
+static AclJson *
+json_from_uuids(const pg_uuid_t *ids, int n)
+{
+	AclJson    *array = json_scalar(ACL_JSON_ARRAY, NULL);
+
+	array->count = n;
+	array->items = palloc(sizeof(AclJson *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		array->items[i] = json_scalar(ACL_JSON_STRING, acl_uuid_text(&ids[i]));
+	return array;
+}
+
+/* $NOW as ISO 8601 in UTC, the form payload validation compares. */
+static char *
+now_text(const char *offset)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (offset)
+		now = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													  TimestampTzGetDatum(now),
+													  DirectFunctionCall3(interval_in,
+																		  CStringGetDatum(offset),
+																		  ObjectIdGetDatum(InvalidOid),
+																		  Int32GetDatum(-1))));
+	if (timestamp2tm(now, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("$NOW(%s) is out of range", offset ? offset : "")));
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+}
+
+/* The current value of one dynamic variable, as JSON. */
+static AclJson *
+resolve_variable(AclDynamic *dyn)
+{
+	const AclAccess *access;
+
+	if (dyn->variable == ACL_VAR_NOW)
+		return json_scalar(ACL_JSON_STRING, now_text(dyn->now_offset));
+	if (dyn->npath > 0)
+	{
+		int			count;
+		ArrayType  *values = read_values(dyn, &count);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		AclJson    *array;
+
+		if (values == NULL)
+			return json_scalar(ACL_JSON_NULL, NULL);
+		deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		if (n == 1 && dyn->variable != ACL_VAR_CURRENT_ROLES &&
+			dyn->variable != ACL_VAR_CURRENT_POLICIES)
+			return json_scalar(ACL_JSON_STRING, TextDatumGetCString(elems[0]));
+		array = json_scalar(ACL_JSON_ARRAY, NULL);
+		array->count = n;
+		array->items = palloc(sizeof(AclJson *) * n);
+		for (int i = 0; i < n; i++)
+			array->items[i] = json_scalar(ACL_JSON_STRING, TextDatumGetCString(elems[i]));
+		return array;
+	}
+	access = acl_current_access();
+	switch (dyn->variable)
+	{
+		case ACL_VAR_CURRENT_USER:
+			return access->anonymous ? json_scalar(ACL_JSON_NULL, NULL)
+				: json_scalar(ACL_JSON_STRING, acl_uuid_text(&access->user_id));
+		case ACL_VAR_CURRENT_ROLE:
+			return !access->has_role ? json_scalar(ACL_JSON_NULL, NULL)
+				: json_scalar(ACL_JSON_STRING, acl_uuid_text(&access->role_id));
+		case ACL_VAR_CURRENT_ROLES:
+			return json_from_uuids(access->roles, access->nroles);
+		default:
+			/* Directus: null when there are no policies. */
+			return access->npolicies == 0 ? json_scalar(ACL_JSON_NULL, NULL)
+				: json_from_uuids(access->policies, access->npolicies);
+	}
+}
+
+/*
+ * Replaces every dynamic variable in a JSON document (a validation rule's
+ * values, a presets object) by its value for the current end user.  In an
+ * array, list values are flattened in (spec §6.1).
+ */
+AclJson *
+acl_resolve_dynamic(AclJson *value, const char *path)
+{
+	AclDynamic	dyn;
+
+	switch (value->kind)
+	{
+		case ACL_JSON_STRING:
+			if (acl_parse_dynamic(value->text, &dyn, path))
+				return resolve_variable(&dyn);
+			return value;
+		case ACL_JSON_ARRAY:
+			{
+				AclJson    *out = json_scalar(ACL_JSON_ARRAY, NULL);
+				int			cap = Max(value->count, 1);
+
+				out->items = palloc(sizeof(AclJson *) * cap);
+				for (int i = 0; i < value->count; i++)
+				{
+					AclJson    *item = acl_resolve_dynamic(value->items[i], path);
+
+					if (item->kind == ACL_JSON_ARRAY && value->items[i]->kind == ACL_JSON_STRING)
+					{
+						cap += item->count;
+						out->items = repalloc(out->items, sizeof(AclJson *) * cap);
+						for (int j = 0; j < item->count; j++)
+							out->items[out->count++] = item->items[j];
+					}
+					else
+						out->items[out->count++] = item;
+				}
+				return out;
+			}
+		case ACL_JSON_OBJECT:
+			for (int i = 0; i < value->count; i++)
+				value->items[i] = acl_resolve_dynamic(value->items[i],
+													  psprintf("%s.%s", path, value->keys[i]));
+			return value;
+		default:
+			return value;
+	}
+}
+
+PG_FUNCTION_INFO_V1(acl_resolve);
+
+/* acl.resolve(value jsonb) returns jsonb: dynamic variables replaced. */
+Datum
+acl_resolve(PG_FUNCTION_ARGS)
+{
+	AclJson    *json = acl_json_from_jsonb(PG_GETARG_JSONB_P(0));
+	StringInfoData out;
+
+	initStringInfo(&out);
+	acl_json_append(&out, acl_resolve_dynamic(json, "value"));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
 }
