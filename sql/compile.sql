@@ -161,6 +161,23 @@ SELECT matches('{"code": {"_in": "$CURRENT_ROLES.name"}}') AS anonymous_roles,
        matches('{"code": {"_eq": "$CURRENT_ROLE.name"}}') AS anonymous_role_is_null;
 UPDATE articles SET code = 'north' WHERE id = 2;
 
+-- One-to-many paths from the user (case 89), not cut at 100 values (case 94).
+CREATE TABLE user_topics (user_id uuid NOT NULL REFERENCES acl.users(id), topic text);
+INSERT INTO user_topics SELECT '60000000-0000-4000-8000-000000000001', 'topic-' || g FROM generate_series(1, 150) g;
+INSERT INTO user_topics VALUES ('60000000-0000-4000-8000-000000000001', 'copy');
+SET acl.user_id = '60000000-0000-4000-8000-000000000001';
+SELECT matches('{"code": {"_in": "$CURRENT_USER.user_topics.topic"}}') AS topic_151_of_151;
+SELECT acl.compile('articles', '{"code": {"_eq": "$CURRENT_USER.user_topics.topic"}}');
+RESET acl.user_id;
+-- $NOW units (case 92): each adjustment moves the clock as Directus's does.
+SELECT u AS adjustment,
+       (acl.resolve(jsonb_build_object('t', '$NOW(' || u || ')')) ->> 't')::timestamptz = now() + expected AS moved_as_expected
+  FROM (VALUES ('-1 day', '-1 day'::interval), ('-1.0y', '-1 year'), ('-1.0mo', '-1 month'),
+               ('-1.0weeks', '-7 days'), ('-1.0', '-1 day'), ('-1.0h', '-1 hour'), ('-1.0minutes', '-1 minute'),
+               ('-1.0secs', '-1 second'), ('+2 hours', '2 hours'), ('3 ms', '0.003 seconds'), ('-1.5d', '-1.5 days')) v(u, expected);
+-- Many-to-any paths have no foreign key to follow (case 74).
+SELECT acl.compile('articles', '{"header:image": {"id": {"_eq": 1}}}');
+
 -- A prepared statement stays correct across end users under generic plans.
 DO $$ BEGIN
     EXECUTE 'PREPARE mine AS SELECT array_agg(id ORDER BY id) FROM articles WHERE '

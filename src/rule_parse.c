@@ -678,6 +678,12 @@ normalise_field(const char *key, const AclJson *value, const char *path, bool va
 	char	   *field;
 
 	acl_rule_check_depth(depth, path);
+	if (strchr(key, ':') != NULL)
+		acl_rule_error(ACL_RULE_NOT_SUPPORTED, path,
+					   psprintf("\"%s\" is a many-to-any path, which acl does not support", key),
+					   "Directus scopes many-to-any relations with field:collection; a PostgreSQL "
+					   "foreign key always names one table.",
+					   "Follow a foreign-key column or a referencing table instead.");
 	split_function(key, &function, &field, path);
 
 	if (value->kind != ACL_JSON_OBJECT)
