@@ -247,6 +247,22 @@ while IFS=$'\t' read -r id label; do
         JOIN acl.policies p ON p.id = t.id'
 done <<<"$restricted_users"
 
+section "What the rules compile to (acl.compile), and what acl.lint() advises"
+echo "The caregiver's rule, as SQL: identity is an InitPlan, the related set an array"
+echo "an index on glucose_readings.patient serves:"
+sql -At -c "SELECT acl.compile('public.glucose_readings', permissions)
+              FROM acl.permissions WHERE collection = 'public.glucose_readings'::regclass
+               AND permissions::text LIKE '%care_links%'"
+echo
+echo "A patient's validation, run against two payloads (acl.validation_errors):"
+sql -c "SELECT payload, acl.validation_errors(validation, payload) AS failures
+          FROM acl.permissions,
+               (VALUES ('{\"value\": 120}'::jsonb), ('{\"value\": 900}')) AS p(payload)
+         WHERE collection = 'public.glucose_readings'::regclass AND action = 'create'"
+echo "acl.lint():"
+sql -c "SELECT policy, collection, finding, rule_path, suggestion FROM acl.lint()
+         ORDER BY policy, collection::text, finding"
+
 # Stopped here rather than by the trap, so that the note below is the last
 # thing the demo prints.
 acl_stop_cluster
@@ -254,8 +270,8 @@ trap - EXIT
 
 section "Not enforced yet"
 cat <<'EOF'
-acl 0.1 stores, checks and inspects these permissions, but does not yet
-enforce them on the tables themselves: item rules are only shape-checked and
-no row-level security, column masking, validation or preset is applied to
-public.* yet.  Enforcement arrives with a later issue.
+acl 0.1 stores, compiles, checks and inspects these permissions, but does not
+yet enforce them on the tables themselves: no row-level security, column
+masking, validation or preset is applied to public.* yet.  Enforcement
+arrives with a later issue.
 EOF

@@ -214,17 +214,16 @@ INSERT INTO acl.permissions (policy, collection, action, permissions, validation
      NULL, NULL, '{"author": "$CURRENT_USER"}', '{title,body}'),
 
     -- Caregiver.  glucose_readings has no many-to-one path to care_links,
-    -- so the rule hops patient -> profiles (many-to-one) and then back
-    -- along care_links.patient (one-to-many).  Directus reaches a
-    -- one-to-many only through an alias field the admin names; "caregivers"
-    -- stands for that alias on profiles (the care_links rows whose patient
-    -- is this profile).  How acl names such aliases is for the rule
-    -- compiler to settle.  _some makes it a semi-join,
-    -- patient IN (SELECT patient FROM care_links WHERE caregiver = me),
-    -- served by care_links_patient_idx, and unlike
-    -- "$CURRENT_USER.<list>" it has no 100-link cap (directus/docs#332).
+    -- so the rule hops patient -> profiles (many-to-one, through the
+    -- foreign key) and then back along care_links (one-to-many).  acl names
+    -- a one-to-many after the referencing table; care_links references
+    -- profiles twice (caregiver and patient), so the key is named:
+    -- "care_links.patient".  Anchored on $CURRENT_USER, it compiles to
+    -- patient = ANY (ARRAY(SELECT ...)), an InitPlan the index on
+    -- glucose_readings.patient serves; and unlike "$CURRENT_USER.<list>" in
+    -- Directus it has no 100-link cap (directus/docs#332).
     ('b2000000-0000-4000-8000-000000000005', 'public.glucose_readings', 'read',
-     '{"patient": {"caregivers": {"_some": {"caregiver": {"_eq": "$CURRENT_USER"}}}}}',
+     '{"patient": {"care_links.patient": {"_some": {"caregiver": {"_eq": "$CURRENT_USER"}}}}}',
      NULL, NULL, '{*}'),
     ('b2000000-0000-4000-8000-000000000005', 'public.care_links', 'read',
      '{"caregiver": {"_eq": "$CURRENT_USER"}}', NULL, NULL, '{*}'),
