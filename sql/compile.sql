@@ -218,6 +218,13 @@ SELECT acl.compile('articles', '{"title": [1, 2]}');
 SELECT acl.compile('articles', '{"sum(likes)": 1}');
 SELECT acl.compile('articles', '{"year(title)": 2024}');
 SELECT acl.compile('articles', '{"likes": {"_in": [[1]]}}');
+SELECT acl.compile('articles', '{"_or": []}');
+SELECT acl.compile('articles', '{"likes": {"_or": []}}');
+SELECT matches('{"_and": []}') AS empty_and_is_every_row;
+CREATE TABLE versions (article int, rev int, PRIMARY KEY (article, rev));
+CREATE TABLE version_notes (id int PRIMARY KEY, article int, rev int,
+                            FOREIGN KEY (article, rev) REFERENCES versions);
+SELECT acl.compile('version_notes', '{"article": {"rev": {"_eq": 1}}}');
 
 -- The compiler is what checks permissions when they are written.
 INSERT INTO acl.policies (id, name) VALUES ('62000000-0000-4000-8000-000000000001', 'compiled');

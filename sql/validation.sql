@@ -55,3 +55,14 @@ $$;
 SELECT acl.validation_errors('{"value": {"_bogus": 1}}', '{}');
 SELECT acl.validation_errors('{"value": {"_gt": 1}}', '[1]');
 SELECT acl.validation_errors('{"value": {"_regex": "("}}', '{"value": "x"}');
+CREATE TABLE val_notes (id int PRIMARY KEY, body text);
+INSERT INTO acl.permissions (policy, collection, action, validation)
+VALUES ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'val_notes', 'create', '{"body": {"_regex": "(unclosed"}}');
+INSERT INTO acl.permissions (policy, collection, action, validation)
+VALUES ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'val_notes', 'create', '{"body": {"_regex": "(a)\\1"}}');
+INSERT INTO acl.permissions (policy, collection, action, validation)
+VALUES ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'val_notes', 'create', '{"body": {"_regex": "/^\\d{3}-\\w+$/"}}');
+SELECT acl.validation_errors(validation, '{"body": "123-abc"}') AS ok,
+       jsonb_array_length(acl.validation_errors(validation, '{"body": "12-abc"}')) AS bad
+  FROM acl.permissions WHERE collection = 'val_notes'::regclass;
+DELETE FROM acl.permissions WHERE collection = 'val_notes'::regclass;

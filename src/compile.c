@@ -9,12 +9,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "acl.h"
 #include "rule.h"
@@ -276,6 +279,55 @@ acl_compile(PG_FUNCTION_ARGS)
 														   quote_identifier(relname))));
 }
 
+/*
+ * A _regex is compiled when the permission is written, so that a bad
+ * pattern is refused then, with its JSON path, rather than on some write.
+ */
+static void
+check_regex(AclRule *rule)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	AclJson    *payload;
+	AclJson    *probe;
+	AclValidationFailure *failures;
+	ErrorData  *volatile error = NULL;
+
+	payload = palloc0(sizeof(AclJson));
+	probe = palloc0(sizeof(AclJson));
+	payload->kind = ACL_JSON_OBJECT;
+	payload->count = 1;
+	payload->keys = palloc(sizeof(char *));
+	payload->items = palloc(sizeof(AclJson *));
+	payload->keys[0] = rule->field;
+	payload->items[0] = probe;
+	probe->kind = ACL_JSON_STRING;
+	probe->text = "";
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		(void) acl_validate(rule, payload, &failures);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	if (error)
+		acl_rule_error(ACL_RULE_BAD_RULE, rule->path,
+					   psprintf("cannot use the regular expression %s", rule->value && rule->value->text
+								? rule->value->text : "?"),
+					   error->message, "Write a JavaScript-style pattern without backreferences or lookaround.");
+}
+
 /* Fields named by a validation rule must exist; relations are followed. */
 static void
 check_validation_fields(const AclRule *rule, const char *table_key)
@@ -305,6 +357,8 @@ check_validation_fields(const AclRule *rule, const char *table_key)
 
 				(void) acl_parse_dynamic(rule->value->text, &dyn, rule->path);
 			}
+			if (strcmp(rule->op, "_regex") == 0)
+				check_regex((AclRule *) rule);
 			break;
 		case ACL_RULE_RELATION:
 			if (!schema->relation(schema->arg, table_key, rule->field, rule->path, &rel))

@@ -642,6 +642,11 @@ normalise_logical(const char *key, const AclJson *value, const char *path, bool 
 		acl_rule_error(ACL_RULE_BAD_RULE, path,
 					   psprintf("%s must be an array of rules", key), NULL,
 					   psprintf("Write {\"%s\": [{...}, {...}]}.", key));
+	if (value->count == 0 && node->kind == ACL_RULE_OR)
+		acl_rule_error(ACL_RULE_BAD_RULE, path, "_or has no rules",
+					   "Directus adds no condition for an empty _or, so it would match every row; "
+					   "acl refuses it rather than widen access.",
+					   "Write {} for every row, or list the alternatives.");
 	for (int i = 0; i < value->count; i++)
 	{
 		char	   *elem_path = psprintf("%s[%d]", path, i);

@@ -22,10 +22,16 @@
  *  - function fields whose argument is absent pass like any absent key
  *    (Directus injects NaN there and fails the condition), their results
  *    are computed in UTC and week is the ISO week, as on the SQL side;
+ *    failures name the key as written, e.g. "year(date)";
+ *  - a date-time without a zone is read as UTC (JavaScript: local time);
+ *  - the failure type is the operator's name (icontains, not Directus's
+ *    contains) and a wrongly typed value fails with that type too
+ *    (Directus: an unmapped Joi type, i.e. a 500);
  *  - case-insensitive operators fold ASCII (and single-byte server
  *    encodings) only;
  *  - regular expressions are JavaScript syntax translated to POSIX ERE;
- *    backreferences, lookaround and \x/\u escapes are refused.
+ *    backreferences, lookaround, \x/\u escapes and patterns that expand
+ *    to more than REGEX_MAX_COST nodes are refused.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,12 +43,19 @@
 
 #include <ctype.h>
 #include <math.h>
+
+#ifdef FRONTEND
 #include <regex.h>
+#else
+#include "catalog/pg_collation.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+#endif
 
 #include "rule.h"
 
 /* A rule whose regular expression expands to more nodes is refused. */
-#define REGEX_MAX_COST 10000.0
+#define REGEX_MAX_COST 1000.0
 
 /* ---- failures ------------------------------------------------------------ */
 
@@ -941,8 +954,8 @@ read_bound(const char *p, double *count)
 
 	if (!isdigit((unsigned char) *q))
 		return 0;
-	while (isdigit((unsigned char) *q))
-		m = Min(m * 10 + (*q++ - '0'), 1e9);
+	for (; isdigit((unsigned char) *q); q++)
+		m = Min(m * 10 + (*q - '0'), 1e9);
 	n = m;
 	if (*q == ',')
 	{
@@ -950,8 +963,8 @@ read_bound(const char *p, double *count)
 		if (isdigit((unsigned char) *q))
 		{
 			n = 0;
-			while (isdigit((unsigned char) *q))
-				n = Min(n * 10 + (*q++ - '0'), 1e9);
+			for (; isdigit((unsigned char) *q); q++)
+				n = Min(n * 10 + (*q - '0'), 1e9);
 		}
 		else
 			n = m + 1;
@@ -970,6 +983,7 @@ translate_regex(const AclRule *rule, const char *js)
 	int			depth = 0;
 	const char *p = js;
 	double		total;
+	bool		quantified = false;
 
 	initStringInfo(&out);
 	while (*p)
@@ -978,7 +992,10 @@ translate_regex(const AclRule *rule, const char *js)
 		char		c = *p;
 		int			blen;
 		double		count;
+		bool		after_quantifier = quantified;
 
+		/* every case but a quantifier ends with a new atom, group or bar */
+		quantified = false;
 		switch (c)
 		{
 			case '\\':
@@ -1062,12 +1079,14 @@ translate_regex(const AclRule *rule, const char *js)
 				frames[depth].last = 0;
 				break;
 			case ')':
-				appendStringInfoChar(&out, ')');
-				p++;
-				if (depth > 0)
 				{
 					double		group = Max(f->sum + f->last, 1);
 
+					/* JavaScript refuses it; POSIX would read a literal ')' */
+					if (depth == 0)
+						regex_refuse(rule, "an unmatched ')'");
+					appendStringInfoChar(&out, ')');
+					p++;
 					depth--;
 					frame_atom(&frames[depth], group);
 				}
@@ -1080,11 +1099,18 @@ translate_regex(const AclRule *rule, const char *js)
 			case '*':
 			case '+':
 			case '?':
+				/* "a**", "a+{2}": JavaScript's "nothing to repeat" */
+				if (after_quantifier)
+					regex_refuse(rule, "a quantifier after a quantifier");
 				appendStringInfoChar(&out, c);
 				p++;
 				if (*p == '?')
 					p++;		/* lazy: the same yes/no answer */
-				break;
+				/* regcomp expands X+ to XX* */
+				if (c == '+')
+					f->last = Min(f->last * 2, REGEX_MAX_COST * 2);
+				quantified = true;
+				continue;
 			case '{':
 				blen = read_bound(p, &count);
 				if (blen == 0)
@@ -1095,12 +1121,16 @@ translate_regex(const AclRule *rule, const char *js)
 					frame_atom(f, 1);
 					break;
 				}
+				if (after_quantifier)
+					regex_refuse(rule, "a quantifier after a quantifier");
 				appendBinaryStringInfo(&out, p, blen);
 				p += blen;
 				if (*p == '?')
 					p++;
+				/* regcomp copies the atom count times */
 				f->last = Min(f->last * count, REGEX_MAX_COST * 2);
-				break;
+				quantified = true;
+				continue;
 			case '}':
 				appendStringInfoString(&out, "\\}");
 				p++;
@@ -1133,9 +1163,11 @@ regex_matches(const AclRule *rule, const char *pattern_js, const char *subject)
 	size_t		len = strlen(pattern_js);
 	char	   *js;
 	char	   *posix;
+#ifdef FRONTEND
 	regex_t		re;
 	int			rc;
 	bool		result;
+#endif
 
 	/* "/.../" and "..." are the same pattern (case 100). */
 	if (len >= 1 && pattern_js[0] == '/' && pattern_js[len - 1] == '/')
@@ -1144,6 +1176,16 @@ regex_matches(const AclRule *rule, const char *pattern_js, const char *subject)
 		js = pstrdup(pattern_js);
 	posix = translate_regex(rule, js);
 
+#ifndef FRONTEND
+	/*
+	 * In the server, PostgreSQL's own engine runs the same ERE: it checks
+	 * for interrupts and bounds its own work, so no payload can hang a
+	 * backend.  glibc's regexec() cannot be cancelled.
+	 */
+	return RE_compile_and_execute(cstring_to_text(posix), unconstify(char *, subject),
+								  strlen(subject), REG_EXTENDED | REG_NOSUB,
+								  C_COLLATION_OID, 0, NULL);
+#else
 	rc = regcomp(&re, posix, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0)
 	{
@@ -1158,6 +1200,7 @@ regex_matches(const AclRule *rule, const char *pattern_js, const char *subject)
 	result = regexec(&re, subject, 0, NULL, 0) == 0;
 	regfree(&re);
 	return result;
+#endif
 }
 
 /* ---- operators ----------------------------------------------------------- */
@@ -1221,7 +1264,7 @@ condition_holds(const AclRule *rule, const AclJson *actual)
 		return compare_with_bound(rule, actual, &cmp) && cmp <= 0;
 	if (op_is(rule, "_between"))
 		return between(rule, actual, &inside) && inside;
-	/* Deliberate deviation: Directus's "< a AND > b" can never pass; this is NOT BETWEEN. */
+	/* Deliberately NOT BETWEEN: Directus's "< a AND > b" never passes, which no rule can want. */
 	if (op_is(rule, "_nbetween"))
 		return between(rule, actual, &inside) && !inside;
 	if (op_is(rule, "_regex"))
@@ -1409,7 +1452,13 @@ static void
 validate_rule(const AclRule *rule, const AclJson *payload, const char *top_field,
 			  Failures *out, int depth)
 {
-	acl_rule_check_depth(depth, rule->path);
+	/*
+	 * depth counts tree levels.  The normaliser counts JSON nesting, and one
+	 * level of nesting can yield two tree levels (an object with several
+	 * keys becomes an AND above its _and/_or node), so half the level is
+	 * checked: every rule the normaliser accepted is accepted here too.
+	 */
+	acl_rule_check_depth(depth / 2, rule->path);
 	switch (rule->kind)
 	{
 		case ACL_RULE_AND:

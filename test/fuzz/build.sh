@@ -13,9 +13,8 @@
 # postgresql-server-dev-15 pulls in on Debian 12); installs it with apt-get
 # only when -fsanitize=fuzzer cannot link.
 #
-# When src/rule_sql.c exists and ACL_FUZZ_SQL=1, it is compiled in as well
-# and the target calls acl_rule_to_sql (see "acl_rule_to_sql" in
-# fuzz_rules.c).
+# The SQL compiler (src/rule_sql.c) is compiled in too, and the target calls
+# acl_rule_to_sql against a fake schema; ACL_FUZZ_SQL=0 leaves it out.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -50,7 +49,7 @@ ar d "$WORK/libpgcommon.a" fe_memutils.o
 
 SOURCES=(src/rule_parse.c src/rule_validate.c test/fuzz/fuzz_rules.c)
 DEFINES=(-DFRONTEND)
-if [ "${ACL_FUZZ_SQL:-0}" = 1 ] && [ -f src/rule_sql.c ]; then
+if [ "${ACL_FUZZ_SQL:-1}" = 1 ]; then
     SOURCES+=(src/rule_sql.c)
     DEFINES+=(-DACL_FUZZ_SQL)
 fi
