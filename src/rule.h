@@ -198,10 +198,13 @@ typedef struct AclSchema
 	 */
 	bool		(*relation) (void *arg, const char *table_key, const char *name,
 							 const char *path, AclRelation *out);
-	/* Whether text is a valid input for the SQL type (cast-checks values). */
+	/*
+	 * Whether text is a valid input for the SQL type (cast-checks values);
+	 * the pseudo-type "geojson" asks whether PostGIS can read a shape.
+	 */
 	bool		(*accepts) (void *arg, const char *sql_type, const char *text);
-	/* Whether PostGIS is installed (for the geometry operators). */
-	bool		(*has_postgis) (void *arg);
+	/* PostGIS's schema, quoted, or NULL when it is not installed. */
+	const char *(*postgis_schema) (void *arg);
 	/* The type of a dynamic variable path, e.g. $CURRENT_USER.department. */
 	bool		(*variable_type) (void *arg, const AclDynamic *dynamic,
 								  const char *path, AclColumn *out);

@@ -437,6 +437,13 @@ emit_condition(SqlContext *cx, StringInfo out, const AclRule *rule, const char *
 		}
 	}
 
+	/* Without PostGIS no column can take these: say what is missing. */
+	if (strstr(op, "intersects") != NULL &&
+		(cx->schema->postgis_schema == NULL || cx->schema->postgis_schema(cx->schema->arg) == NULL))
+		acl_rule_error(ACL_RULE_NOT_SUPPORTED, rule->path,
+					   psprintf("operator %s needs PostGIS", op), NULL,
+					   "Run CREATE EXTENSION postgis, give the field a geometry type, then write "
+					   "the permission again.");
 	if (!operator_allowed(effective.type, op))
 		acl_rule_error(ACL_RULE_BAD_RULE, rule->path,
 					   psprintf("operator %s does not apply to field \"%s\" of type %s",
@@ -473,19 +480,24 @@ emit_condition(SqlContext *cx, StringInfo out, const AclRule *rule, const char *
 		bool		bbox = strstr(op, "bbox") != NULL;
 		char	   *shape;
 
-		if (cx->schema->has_postgis == NULL || !cx->schema->has_postgis(cx->schema->arg))
-			acl_rule_error(ACL_RULE_NOT_SUPPORTED, rule->path,
-						   psprintf("operator %s needs PostGIS", op), NULL,
-						   "Run CREATE EXTENSION postgis, then write the permission again.");
+		const char *gis = cx->schema->postgis_schema(cx->schema->arg);
+
 		initStringInfo(&geojson);
 		if (rule->value->kind == ACL_JSON_STRING)
 			appendStringInfoString(&geojson, rule->value->text);
 		else
 			acl_json_append(&geojson, rule->value);
-		shape = psprintf("ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)",
+		if (cx->schema->accepts && !cx->schema->accepts(cx->schema->arg, "geojson", geojson.data))
+			acl_rule_error(ACL_RULE_BAD_VALUE, rule->path,
+						   psprintf("PostGIS cannot read the shape %s", geojson.data), NULL,
+						   "Write a GeoJSON geometry, e.g. {\"type\": \"Point\", \"coordinates\": [1, 2]}.");
+		/* Qualified: policies run under whatever search_path the caller has. */
+		shape = psprintf("%s.ST_SetSRID(%s.ST_GeomFromGeoJSON(%s), 4326)", gis, gis,
 						 quote_literal_always(geojson.data));
-		appendStringInfo(out, bbox ? "%s(%s && %s)" : "%sST_Intersects(%s, %s)",
-						 negate ? "NOT " : "", col, shape);
+		if (bbox)
+			appendStringInfo(out, "%s(%s OPERATOR(%s.&&) %s)", negate ? "NOT " : "", col, gis, shape);
+		else
+			appendStringInfo(out, "%s%s.ST_Intersects(%s, %s)", negate ? "NOT " : "", gis, col, shape);
 		return;
 	}
 	if (strcmp(op, "_in") == 0 || strcmp(op, "_nin") == 0)

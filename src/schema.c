@@ -17,12 +17,16 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "parser/parse_type.h"
 #include "utils/array.h"
@@ -271,6 +275,8 @@ schema_relation(void *arg, const char *table_key, const char *name, const char *
 	return one_to_many(relid, name, path, out);
 }
 
+static const char *schema_postgis_schema(void *arg);
+
 /* Whether the type's input function takes text; errors are caught in a subtransaction. */
 static bool
 schema_accepts(void *arg, const char *sql_type, const char *text)
@@ -283,13 +289,31 @@ schema_accepts(void *arg, const char *sql_type, const char *text)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool ok = true;
 
-	parseTypeString(sql_type, &typid, &typmod, false);
-	getTypeInputInfo(typid, &input, &ioparam);
+	bool		geojson = strcmp(sql_type, "geojson") == 0;
+
+	if (!geojson)
+	{
+		parseTypeString(sql_type, &typid, &typmod, false);
+		getTypeInputInfo(typid, &input, &ioparam);
+	}
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		(void) OidInputFunctionCall(input, unconstify(char *, text), ioparam, typmod);
+		if (geojson)
+		{
+			Oid			argtypes[1] = {TEXTOID};
+			Datum		args[1] = {CStringGetTextDatum(text)};
+
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			(void) SPI_execute_with_args(psprintf("SELECT %s.ST_GeomFromGeoJSON($1)",
+												  schema_postgis_schema(arg)),
+										 1, argtypes, args, NULL, true, 1);
+			SPI_finish();
+		}
+		else
+			(void) OidInputFunctionCall(input, unconstify(char *, text), ioparam, typmod);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -305,10 +329,29 @@ schema_accepts(void *arg, const char *sql_type, const char *text)
 	return ok;
 }
 
-static bool
-schema_has_postgis(void *arg)
+static const char *
+schema_postgis_schema(void *arg)
 {
-	return OidIsValid(get_extension_oid("postgis", true));
+	Oid			ext = get_extension_oid("postgis", true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			nsp = InvalidOid;
+
+	if (!OidIsValid(ext))
+		return NULL;
+	/* get_extension_schema() is static before PostgreSQL 16. */
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		nsp = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return OidIsValid(nsp) ? quote_identifier(get_namespace_name(nsp)) : NULL;
 }
 
 /*
@@ -344,7 +387,7 @@ schema_variable_type(void *arg, const AclDynamic *dyn, const char *path, AclColu
 }
 
 static const AclSchema backend_schema = {
-	NULL, schema_column, schema_relation, schema_accepts, schema_has_postgis,
+	NULL, schema_column, schema_relation, schema_accepts, schema_postgis_schema,
 	schema_variable_type
 };
 

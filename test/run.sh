@@ -7,6 +7,11 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 
 acl_install_packages
+# Test-only: the geometry operators are tested against real PostGIS.
+if [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; then
+    echo "== installing postgresql-15-postgis-3 (for the geometry operator tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 >/dev/null
+fi
 acl_build_install || { echo "0 passed, 1 failed"; exit 1; }
 acl_start_cluster test "${PGTEST_PORT:-55491}"
 

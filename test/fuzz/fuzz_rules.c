@@ -379,10 +379,10 @@ fake_accepts(void *arg, const char *sql_type, const char *text)
 
 static bool fake_postgis;
 
-static bool
-fake_has_postgis(void *arg)
+static const char *
+fake_postgis_schema(void *arg)
 {
-	return fake_postgis;
+	return "\"gis\"";
 }
 
 static bool
@@ -415,7 +415,7 @@ fake_variable_type(void *arg, const AclDynamic *dynamic, const char *path, AclCo
 }
 
 static const AclSchema fake_schema pg_attribute_unused() = {
-	NULL, fake_column, fake_relation, fake_accepts, fake_has_postgis, fake_variable_type
+	NULL, fake_column, fake_relation, fake_accepts, fake_postgis_schema, fake_variable_type
 };
 
 /* ---- invariants ---------------------------------------------------------- */
