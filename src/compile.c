@@ -293,16 +293,13 @@ check_regex(AclRule *rule)
 	AclValidationFailure *failures;
 	ErrorData  *volatile error = NULL;
 
-	payload = palloc0(sizeof(AclJson));
-	probe = palloc0(sizeof(AclJson));
-	payload->kind = ACL_JSON_OBJECT;
+	payload = acl_json_new(ACL_JSON_OBJECT, NULL);
+	probe = acl_json_new(ACL_JSON_STRING, "");
 	payload->count = 1;
 	payload->keys = palloc(sizeof(char *));
 	payload->items = palloc(sizeof(AclJson *));
 	payload->keys[0] = rule->field;
 	payload->items[0] = probe;
-	probe->kind = ACL_JSON_STRING;
-	probe->text = "";
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);

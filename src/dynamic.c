@@ -169,24 +169,14 @@ acl_dynamic_value(PG_FUNCTION_ARGS)
 }
 
 static AclJson *
-json_scalar(AclJsonKind kind, char *text)
-{
-	AclJson    *node = palloc0(sizeof(AclJson));
-
-	node->kind = kind;
-	node->text = text;
-	return node;
-}
-
-static AclJson *
 json_from_uuids(const pg_uuid_t *ids, int n)
 {
-	AclJson    *array = json_scalar(ACL_JSON_ARRAY, NULL);
+	AclJson    *array = acl_json_new(ACL_JSON_ARRAY, NULL);
 
 	array->count = n;
 	array->items = palloc(sizeof(AclJson *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-		array->items[i] = json_scalar(ACL_JSON_STRING, acl_uuid_text(&ids[i]));
+		array->items[i] = acl_json_new(ACL_JSON_STRING, acl_uuid_text(&ids[i]));
 	return array;
 }
 
@@ -220,7 +210,7 @@ resolve_variable(AclDynamic *dyn)
 	const AclAccess *access;
 
 	if (dyn->variable == ACL_VAR_NOW)
-		return json_scalar(ACL_JSON_STRING, now_text(dyn->now_offset));
+		return acl_json_new(ACL_JSON_STRING, now_text(dyn->now_offset));
 	if (dyn->npath > 0)
 	{
 		int			count;
@@ -231,32 +221,32 @@ resolve_variable(AclDynamic *dyn)
 		AclJson    *array;
 
 		if (values == NULL)
-			return json_scalar(ACL_JSON_NULL, NULL);
+			return acl_json_new(ACL_JSON_NULL, NULL);
 		deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		if (n == 1 && dyn->variable != ACL_VAR_CURRENT_ROLES &&
 			dyn->variable != ACL_VAR_CURRENT_POLICIES)
-			return json_scalar(ACL_JSON_STRING, TextDatumGetCString(elems[0]));
-		array = json_scalar(ACL_JSON_ARRAY, NULL);
+			return acl_json_new(ACL_JSON_STRING, TextDatumGetCString(elems[0]));
+		array = acl_json_new(ACL_JSON_ARRAY, NULL);
 		array->count = n;
 		array->items = palloc(sizeof(AclJson *) * n);
 		for (int i = 0; i < n; i++)
-			array->items[i] = json_scalar(ACL_JSON_STRING, TextDatumGetCString(elems[i]));
+			array->items[i] = acl_json_new(ACL_JSON_STRING, TextDatumGetCString(elems[i]));
 		return array;
 	}
 	access = acl_current_access();
 	switch (dyn->variable)
 	{
 		case ACL_VAR_CURRENT_USER:
-			return access->anonymous ? json_scalar(ACL_JSON_NULL, NULL)
-				: json_scalar(ACL_JSON_STRING, acl_uuid_text(&access->user_id));
+			return access->anonymous ? acl_json_new(ACL_JSON_NULL, NULL)
+				: acl_json_new(ACL_JSON_STRING, acl_uuid_text(&access->user_id));
 		case ACL_VAR_CURRENT_ROLE:
-			return !access->has_role ? json_scalar(ACL_JSON_NULL, NULL)
-				: json_scalar(ACL_JSON_STRING, acl_uuid_text(&access->role_id));
+			return !access->has_role ? acl_json_new(ACL_JSON_NULL, NULL)
+				: acl_json_new(ACL_JSON_STRING, acl_uuid_text(&access->role_id));
 		case ACL_VAR_CURRENT_ROLES:
 			return json_from_uuids(access->roles, access->nroles);
 		default:
 			/* Directus: null when there are no policies. */
-			return access->npolicies == 0 ? json_scalar(ACL_JSON_NULL, NULL)
+			return access->npolicies == 0 ? acl_json_new(ACL_JSON_NULL, NULL)
 				: json_from_uuids(access->policies, access->npolicies);
 	}
 }
@@ -279,7 +269,7 @@ acl_resolve_dynamic(AclJson *value, const char *path)
 			return value;
 		case ACL_JSON_ARRAY:
 			{
-				AclJson    *out = json_scalar(ACL_JSON_ARRAY, NULL);
+				AclJson    *out = acl_json_new(ACL_JSON_ARRAY, NULL);
 				int			cap = Max(value->count, 1);
 
 				out->items = palloc(sizeof(AclJson *) * cap);

@@ -40,6 +40,7 @@ typedef struct AclJson
 
 /* NULL (with *error set) when the text is not one JSON value. */
 extern AclJson *acl_json_parse(const char *text, int len, const char **error);
+extern AclJson *acl_json_new(AclJsonKind kind, char *text);
 extern AclJson *acl_json_object_get(const AclJson *object, const char *key);
 extern void acl_json_append(StringInfo out, const AclJson *value);
 

@@ -34,12 +34,13 @@ typedef struct JsonBuilder
 	char	   *pending_key;
 } JsonBuilder;
 
-static AclJson *
-json_new(AclJsonKind kind)
+AclJson *
+acl_json_new(AclJsonKind kind, char *text)
 {
 	AclJson    *node = palloc0(sizeof(AclJson));
 
 	node->kind = kind;
+	node->text = text;
 	return node;
 }
 
@@ -85,13 +86,13 @@ json_push(JsonBuilder *b, AclJson *node)
 static void
 on_object_start(void *state)
 {
-	json_push(state, json_new(ACL_JSON_OBJECT));
+	json_push(state, acl_json_new(ACL_JSON_OBJECT, NULL));
 }
 
 static void
 on_array_start(void *state)
 {
-	json_push(state, json_new(ACL_JSON_ARRAY));
+	json_push(state, acl_json_new(ACL_JSON_ARRAY, NULL));
 }
 
 static void
@@ -114,17 +115,17 @@ on_scalar(void *state, char *token, JsonTokenType type)
 	switch (type)
 	{
 		case JSON_TOKEN_STRING:
-			node = json_new(ACL_JSON_STRING);
+			node = acl_json_new(ACL_JSON_STRING, NULL);
 			break;
 		case JSON_TOKEN_NUMBER:
-			node = json_new(ACL_JSON_NUMBER);
+			node = acl_json_new(ACL_JSON_NUMBER, NULL);
 			break;
 		case JSON_TOKEN_TRUE:
 		case JSON_TOKEN_FALSE:
-			node = json_new(ACL_JSON_BOOL);
+			node = acl_json_new(ACL_JSON_BOOL, NULL);
 			break;
 		default:
-			node = json_new(ACL_JSON_NULL);
+			node = acl_json_new(ACL_JSON_NULL, NULL);
 			break;
 	}
 	node->text = token;
@@ -500,12 +501,12 @@ coerce_scalar(const AclJson *value)
 		return (AclJson *) value;
 	if (strcmp(value->text, "true") == 0 || strcmp(value->text, "false") == 0)
 	{
-		copy = json_new(ACL_JSON_BOOL);
+		copy = acl_json_new(ACL_JSON_BOOL, NULL);
 		copy->text = value->text;
 		return copy;
 	}
 	if (strcmp(value->text, "null") == 0 || strcmp(value->text, "NULL") == 0)
-		return json_new(ACL_JSON_NULL);
+		return acl_json_new(ACL_JSON_NULL, NULL);
 	return (AclJson *) value;
 }
 
@@ -547,7 +548,7 @@ normalise_value(const char *op, const AclJson *value, const char *path)
 
 		if (acl_parse_dynamic(value->text, &dynamic, path))
 			return (AclJson *) value;	/* resolved to a list at run time */
-		list = json_new(ACL_JSON_ARRAY);
+		list = acl_json_new(ACL_JSON_ARRAY, NULL);
 		{
 			char	   *copy = pstrdup(value->text);
 			char	   *item = copy;
@@ -555,7 +556,7 @@ normalise_value(const char *op, const AclJson *value, const char *path)
 			for (;;)
 			{
 				char	   *comma = strchr(item, ',');
-				AclJson    *elem = json_new(ACL_JSON_STRING);
+				AclJson    *elem = acl_json_new(ACL_JSON_STRING, NULL);
 
 				if (comma)
 					*comma = '\0';
@@ -580,7 +581,7 @@ normalise_value(const char *op, const AclJson *value, const char *path)
 							   psprintf("The object has the key \"%s\", which is not an index.",
 										value->keys[i]),
 							   "Write a JSON array, or a comma-separated string.");
-		list = json_new(ACL_JSON_ARRAY);
+		list = acl_json_new(ACL_JSON_ARRAY, NULL);
 		list->count = value->count;
 		list->items = palloc(sizeof(AclJson *) * Max(value->count, 1));
 		for (int i = 0; i < value->count; i++)
@@ -589,7 +590,7 @@ normalise_value(const char *op, const AclJson *value, const char *path)
 	}
 	if (value->kind == ACL_JSON_ARRAY)
 	{
-		list = json_new(ACL_JSON_ARRAY);
+		list = acl_json_new(ACL_JSON_ARRAY, NULL);
 		list->count = value->count;
 		list->items = palloc(sizeof(AclJson *) * Max(value->count, 1));
 		for (int i = 0; i < value->count; i++)
@@ -658,7 +659,7 @@ normalise_logical(const char *key, const AclJson *value, const char *path, bool 
 		if (field != NULL)
 		{
 			/* {f: {_and: [A, B]}} is {_and: [{f: A}, {f: B}]} */
-			AclJson    *wrapped = json_new(ACL_JSON_OBJECT);
+			AclJson    *wrapped = acl_json_new(ACL_JSON_OBJECT, NULL);
 
 			wrapped->count = 1;
 			wrapped->keys = palloc(sizeof(char *));
@@ -754,7 +755,7 @@ normalise_field(const char *key, const AclJson *value, const char *path, bool va
 		{
 			/* Nested fields all describe the same related row. */
 			if (nested == NULL)
-				nested = json_new(ACL_JSON_OBJECT);
+				nested = acl_json_new(ACL_JSON_OBJECT, NULL);
 			nested->keys = nested->keys ? repalloc(nested->keys, sizeof(char *) * (nested->count + 1))
 				: palloc(sizeof(char *));
 			nested->items = nested->items ? repalloc(nested->items, sizeof(AclJson *) * (nested->count + 1))

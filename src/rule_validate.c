@@ -107,16 +107,6 @@ display(const AclJson *value)
 	return json_text(value);
 }
 
-static AclJson *
-json_scalar(AclJsonKind kind, char *text)
-{
-	AclJson    *node = palloc0(sizeof(AclJson));
-
-	node->kind = kind;
-	node->text = text;
-	return node;
-}
-
 static bool
 is_string(const AclJson *value)
 {
@@ -404,11 +394,11 @@ function_value(const char *function, const AclJson *arg)
 	if (strcmp(function, "count") == 0)
 	{
 		if (arg->kind != ACL_JSON_ARRAY)
-			return json_scalar(ACL_JSON_NULL, NULL);
-		return json_scalar(ACL_JSON_NUMBER, psprintf("%d", arg->count));
+			return acl_json_new(ACL_JSON_NULL, NULL);
+		return acl_json_new(ACL_JSON_NUMBER, psprintf("%d", arg->count));
 	}
 	if (arg->kind != ACL_JSON_STRING)
-		return json_scalar(ACL_JSON_NULL, NULL);
+		return acl_json_new(ACL_JSON_NULL, NULL);
 	if (parse_timestamp(arg->text, &usec))
 	{
 		days = usec / USECS_PER_DAY;
@@ -424,13 +414,13 @@ function_value(const char *function, const AclJson *arg)
 		/* A time column: only the clock functions apply. */
 		if (strcmp(function, "hour") != 0 && strcmp(function, "minute") != 0 &&
 			strcmp(function, "second") != 0)
-			return json_scalar(ACL_JSON_NULL, NULL);
+			return acl_json_new(ACL_JSON_NULL, NULL);
 		days = 0;
 		if (of_day == USECS_PER_DAY)
 			of_day = 0;
 	}
 	else
-		return json_scalar(ACL_JSON_NULL, NULL);
+		return acl_json_new(ACL_JSON_NULL, NULL);
 
 	civil_from_days(days, &y, &m, &d);
 	if (strcmp(function, "year") == 0)
@@ -463,8 +453,8 @@ function_value(const char *function, const AclJson *arg)
 	else if (strcmp(function, "second") == 0)
 		result = (int) (of_day / USECS_PER_SEC % 60);
 	else
-		return json_scalar(ACL_JSON_NULL, NULL);
-	return json_scalar(ACL_JSON_NUMBER, psprintf("%d", result));
+		return acl_json_new(ACL_JSON_NULL, NULL);
+	return acl_json_new(ACL_JSON_NUMBER, psprintf("%d", result));
 }
 
 /* ---- equality ------------------------------------------------------------ */
