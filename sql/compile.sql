@@ -246,3 +246,29 @@ SELECT action, permissions, validation, presets FROM acl.permissions
  WHERE policy = '62000000-0000-4000-8000-000000000001';
 DELETE FROM acl.permissions WHERE policy = '62000000-0000-4000-8000-000000000001';
 DELETE FROM acl.policies WHERE id = '62000000-0000-4000-8000-000000000001';
+
+-- Paths are read with the acl owner's privileges, so an ordinary role may
+-- read only the paths some permission uses; a DBA may read any.
+CREATE TABLE vaults (id int PRIMARY KEY, api_key text);
+INSERT INTO vaults VALUES (1, 'sekrit');
+ALTER TABLE acl.users ADD COLUMN vault int REFERENCES vaults(id);
+UPDATE acl.users SET vault = 1 WHERE id = '60000000-0000-4000-8000-000000000001';
+INSERT INTO acl.policies (id, name) VALUES ('64000000-0000-4000-8000-000000000001', 'paths');
+INSERT INTO acl.permissions (policy, collection, action, permissions)
+VALUES ('64000000-0000-4000-8000-000000000001', 'articles', 'read', '{"code": {"_eq": "$CURRENT_USER.department"}}');
+CREATE ROLE acl_reg_paths NOLOGIN;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_paths;
+SET ROLE acl_reg_paths;
+SET acl.user_id = '60000000-0000-4000-8000-000000000001';
+SELECT acl.dynamic_value('$CURRENT_USER', '{department}') AS used_by_a_permission;
+SELECT acl.dynamic_value('$CURRENT_USER', '{vault,api_key}') AS not_used;
+SELECT acl.resolve('{"k": "$CURRENT_USER.vault.api_key"}');
+RESET acl.user_id;
+RESET ROLE;
+SET acl.user_id = '60000000-0000-4000-8000-000000000001';
+SELECT acl.dynamic_value('$CURRENT_USER', '{vault,api_key}') AS dba_reads_any;
+RESET acl.user_id;
+REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_paths;
+DROP ROLE acl_reg_paths;
+DELETE FROM acl.permissions WHERE policy = '64000000-0000-4000-8000-000000000001';
+DELETE FROM acl.policies WHERE id = '64000000-0000-4000-8000-000000000001';

@@ -18,6 +18,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -81,6 +84,60 @@ start_ids(AclVariable variable, bool *empty)
 	}
 }
 
+/*
+ * Paths are read with the acl owner's privileges, so they must not become a
+ * way around table privileges: a path is readable only if some permission,
+ * validation or preset in the catalog uses it (an administrator wrote it),
+ * or the caller may read acl.permissions anyway.  The set is cached until
+ * the catalog changes.
+ */
+static List *authorised_paths = NIL;
+static uint64 authorised_generation = 0;
+
+static bool
+path_authorised(const char *full)
+{
+	ListCell   *lc;
+
+	if (pg_class_aclcheck(acl_catalog_relid("permissions"), GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	if (authorised_generation != acl_catalog_generation)
+	{
+		AclCatalogScope scope;
+		MemoryContext cxt = acl_cache_context();
+		uint64		generation = acl_catalog_generation;
+		int			ret;
+
+		list_free_deep(authorised_paths);
+		authorised_paths = NIL;
+		acl_catalog_enter(&scope);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute("SELECT DISTINCT m[1] FROM acl.permissions p,"
+						  " regexp_matches(concat(p.permissions::text, ' ', p.validation::text, ' ',"
+						  "                       p.presets::text),"
+						  "                '\"(\\$CURRENT_[A-Z]+\\.[^\"]+)\"', 'g') AS m",
+						  true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read the paths permissions use: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			authorised_paths = lappend(authorised_paths,
+									   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+		acl_catalog_leave(&scope);
+		authorised_generation = generation;
+	}
+	foreach(lc, authorised_paths)
+		if (strcmp((char *) lfirst(lc), full) == 0)
+			return true;
+	return false;
+}
+
 /* All values of the path, NULL when there are none (Directus: empty is null). */
 static ArrayType *
 read_values(AclDynamic *dyn, int *count)
@@ -97,6 +154,21 @@ read_values(AclDynamic *dyn, int *count)
 	int			ret;
 
 	*count = 0;
+	{
+		StringInfoData full;
+
+		initStringInfo(&full);
+		appendStringInfoString(&full, acl_variable_name(dyn->variable));
+		for (int i = 0; i < dyn->npath; i++)
+			appendStringInfo(&full, ".%s", dyn->path[i]);
+		if (!path_authorised(full.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no permission uses the dynamic variable %s", full.data),
+					 errdetail("Paths are read with the acl owner's privileges, so only those an "
+							   "administrator wrote into a permission can be read."),
+					 errhint("Use the path in a permission, validation or preset first.")));
+	}
 	if (empty)
 		return NULL;
 	sql = acl_dynamic_query(dyn);
