@@ -240,6 +240,11 @@ AS 'MODULE_PATHNAME', 'acl_is_admin' LANGUAGE C STABLE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@.has_app_access() RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_has_app_access' LANGUAGE C STABLE PARALLEL RESTRICTED;
 
+CREATE FUNCTION @extschema@.has_policy(policy uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_policy' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.has_policy(uuid) IS
+    'whether the policy is one of the current end user''s effective policies';
+
 CREATE FUNCTION @extschema@.effective_permissions(user_id uuid DEFAULT @extschema@.current_user_id())
 RETURNS TABLE (priority integer, collection regclass, action text, policy uuid, policy_name text,
                permissions jsonb, validation jsonb, presets jsonb, fields text[],
@@ -595,6 +600,180 @@ ALTER TABLE @extschema@.users ENABLE ALWAYS TRIGGER users_changed;
 ALTER TABLE @extschema@.access ENABLE ALWAYS TRIGGER access_changed;
 ALTER TABLE @extschema@.permissions ENABLE ALWAYS TRIGGER permissions_changed;
 ALTER TABLE @extschema@.shares ENABLE ALWAYS TRIGGER shares_changed;
+
+/* ---------------------------------------------------------------------------
+ * Enforcement: every table named by a permission is managed.  Its rows are
+ * guarded by ordinary, visible row-level security policies named acl_...:
+ * acl_admin for administrators, and one acl_<action>_<permission id> per
+ * permission row, gated by (SELECT acl.has_policy(<policy>)) so that the
+ * end user is read when a plan runs.  Generated inside the transaction that
+ * changes acl.permissions, so a rollback restores them.
+ * ------------------------------------------------------------------------- */
+
+CREATE FUNCTION @extschema@._sync_table(tbl regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old_policy name;
+    perm       record;
+    gate       text;
+    rule       text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl AND c.relkind IN ('r', 'p')) THEN
+        RETURN;                 -- dropped: its policies went with it
+    END IF;
+    FOR old_policy IN SELECT p.polname FROM pg_policy p
+                       WHERE p.polrelid = tbl AND p.polname LIKE 'acl\_%' LOOP
+        EXECUTE format('DROP POLICY %I ON %s', old_policy, tbl);
+    END LOOP;
+    -- Forced: table owners are bound too; only superusers and BYPASSRLS
+    -- roles pass.  A table keeps this after its last permission goes:
+    -- removing access must not reopen the table.
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
+                   ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl);
+    FOR perm IN SELECT p.id, p.policy, p.action, p.permissions FROM @extschema@.permissions p
+                 WHERE p.collection = tbl AND p.action IN ('create', 'read', 'update', 'delete')
+                 ORDER BY p.id LOOP
+        gate := format('(SELECT @extschema@.has_policy(%L::uuid))', perm.policy);
+        BEGIN
+            -- Create rules are not evaluated, as in Directus (spec §4.1).
+            rule := CASE WHEN perm.action = 'create' THEN 'true'
+                         ELSE @extschema@.compile(tbl, perm.permissions) END;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'permission % (% on %) no longer compiles, so it grants nothing', perm.id, perm.action, tbl
+                USING DETAIL = SQLERRM,
+                      HINT = 'See SELECT * FROM acl.lint(); rewrite or delete the permission.';
+            rule := 'false';
+        END;
+        CASE perm.action
+            WHEN 'read' THEN
+                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s AND %s)',
+                               'acl_read_' || perm.id, tbl, gate, rule);
+            WHEN 'update' THEN
+                -- No check of the row after the update (spec §4.2 step 6).
+                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING (%s AND %s) WITH CHECK (%s)',
+                               'acl_update_' || perm.id, tbl, gate, rule, gate);
+            WHEN 'delete' THEN
+                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING (%s AND %s)',
+                               'acl_delete_' || perm.id, tbl, gate, rule);
+            WHEN 'create' THEN
+                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK (%s)',
+                               'acl_create_' || perm.id, tbl, gate);
+        END CASE;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._sync_table(regclass) FROM PUBLIC;
+
+-- Every managed table: named by a permission, or still carrying acl_admin.
+CREATE FUNCTION @extschema@.sync() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+    n   integer := 0;
+BEGIN
+    FOR tbl IN SELECT p.collection FROM @extschema@.permissions p
+               UNION
+               SELECT pol.polrelid::regclass FROM pg_policy pol WHERE pol.polname = 'acl_admin' LOOP
+        PERFORM @extschema@._sync_table(tbl);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sync() IS
+    'regenerates the row-level security policies of every managed table; returns how many';
+REVOKE ALL ON FUNCTION @extschema@.sync() FROM PUBLIC;
+
+-- pg_dump output runs with row_security = off and recreates the generated
+-- policies itself (they are ordinary policies of the user's tables), after
+-- the catalog rows; regenerating them then would collide.
+CREATE FUNCTION @extschema@._sync_skipped() RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('row_security') = 'off' THEN
+        RAISE NOTICE 'acl: row_security is off (a restore?), so generated policies were not refreshed'
+            USING HINT = 'Run SELECT acl.sync() once the load is done.';
+        RETURN true;
+    END IF;
+    RETURN false;
+END
+$$;
+
+CREATE FUNCTION @extschema@._permissions_sync() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    IF @extschema@._sync_skipped() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM @extschema@.sync();
+        RETURN NULL;
+    END IF;
+    FOR tbl IN SELECT DISTINCT c FROM (
+                   SELECT collection FROM changed_new
+                   UNION ALL SELECT collection FROM changed_old) s(c) LOOP
+        PERFORM @extschema@._sync_table(tbl);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@._permissions_sync_new() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    IF @extschema@._sync_skipped() THEN
+        RETURN NULL;
+    END IF;
+    FOR tbl IN SELECT DISTINCT collection FROM changed_new LOOP
+        PERFORM @extschema@._sync_table(tbl);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@._permissions_sync_old() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    IF @extschema@._sync_skipped() THEN
+        RETURN NULL;
+    END IF;
+    FOR tbl IN SELECT DISTINCT collection FROM changed_old LOOP
+        PERFORM @extschema@._sync_table(tbl);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER permissions_sync_insert AFTER INSERT ON @extschema@.permissions
+    REFERENCING NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync_new();
+CREATE TRIGGER permissions_sync_update AFTER UPDATE ON @extschema@.permissions
+    REFERENCING NEW TABLE AS changed_new OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
+CREATE TRIGGER permissions_sync_delete AFTER DELETE ON @extschema@.permissions
+    REFERENCING OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync_old();
+CREATE TRIGGER permissions_sync_truncate AFTER TRUNCATE ON @extschema@.permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 
 /* ---------------------------------------------------------------------------
  * pg_dump: the catalog is configuration.  Built-in rows are dumped too, so

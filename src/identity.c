@@ -193,3 +193,22 @@ acl_has_app_access(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(acl_current_access()->app);
 }
+
+PG_FUNCTION_INFO_V1(acl_has_policy);
+
+/*
+ * acl.has_policy(policy uuid): whether the policy is among the current end
+ * user's effective policies.  Generated row policies call it wrapped in
+ * (SELECT ...), once per statement, to gate each permission's rule.
+ */
+Datum
+acl_has_policy(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *policy = PG_GETARG_UUID_P(0);
+	const AclAccess *access = acl_current_access();
+
+	for (int i = 0; i < access->npolicies; i++)
+		if (memcmp(access->policies[i].data, policy->data, UUID_LEN) == 0)
+			PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(false);
+}

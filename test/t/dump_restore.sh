@@ -104,7 +104,7 @@ BUILTIN_PUBLIC=abf8a154-5b1c-4a46-ac9c-7300570f4f17
 # Exactly the rows the fixture adds (the built-in rows excluded).
 declare -A ADDED=([roles]=4 [policies]=6 [users]=6 [access]=10 [permissions]=7 [shares]=3)
 
-echo "1..24"
+echo "1..26"
 
 # ---------------------------------------------------------------------------
 # 1-2: the source database
@@ -288,6 +288,19 @@ else
     fail "every active user and the public principal get the same role tree, policies and flags"
     cat "$WORK/access.src" "$WORK/access.dst" "$WORK/diff.out" 2>/dev/null | diag
 fi
+
+same_output "the generated row-level security policies and forced RLS are restored identically" "$SRC" "$DST" \
+    "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd,
+            pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+       FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+      WHERE p.polname LIKE 'acl%' ORDER BY 1, 4"
+
+is_output "the restored database's policies need no regeneration (acl.sync() changes nothing)" "$DST" \
+    "CREATE TEMP TABLE before AS SELECT polname, pg_get_expr(polqual, polrelid) q FROM pg_policy WHERE polname LIKE 'acl%';
+     SELECT acl.sync() > 0;
+     SELECT count(*) FROM (SELECT polname, pg_get_expr(polqual, polrelid) q FROM pg_policy WHERE polname LIKE 'acl%'
+                           EXCEPT SELECT * FROM before) d" "t
+0"
 
 same_output "acl.effective_permissions() of every user resolves the same collections (regclass restored)" "$SRC" "$DST" \
     "SELECT u.id, e.* FROM acl.users u, LATERAL acl.effective_permissions(u.id) e

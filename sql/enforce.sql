@@ -1,0 +1,155 @@
+-- Enforcement, rows: every table a permission names is guarded by
+-- generated, visible row-level security policies (issue 4, rows part).
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+CREATE ROLE acl_reg_writer_app NOLOGIN;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_writer_app;
+CREATE TABLE enf_notes (id int PRIMARY KEY, owner uuid, status text NOT NULL DEFAULT 'draft', body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON enf_notes TO acl_reg_writer_app;
+INSERT INTO acl.roles (id, name) VALUES ('a0000000-0000-4000-8000-000000000001', 'Writer');
+INSERT INTO acl.policies (id, name) VALUES
+    ('a0000000-0000-4000-8000-0000000000a1', 'writers'),
+    ('a0000000-0000-4000-8000-0000000000a2', 'public enf_notes');
+INSERT INTO acl.access (role, policy) VALUES ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000a1');
+INSERT INTO acl.access (role, "user", policy) VALUES (NULL, NULL, 'a0000000-0000-4000-8000-0000000000a2');
+INSERT INTO acl.users (id, email, role) VALUES
+    ('a1000000-0000-4000-8000-000000000001', 'wanda@example.org', 'a0000000-0000-4000-8000-000000000001'),
+    ('a1000000-0000-4000-8000-000000000002', 'walt@example.org', 'a0000000-0000-4000-8000-000000000001'),
+    ('a1000000-0000-4000-8000-000000000003', 'rolf@example.org', NULL),
+    ('a1000000-0000-4000-8000-000000000004', 'ada@example.org', '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0001');
+INSERT INTO enf_notes VALUES
+    (1, 'a1000000-0000-4000-8000-000000000001', 'published', 'wanda, public'),
+    (2, 'a1000000-0000-4000-8000-000000000001', 'draft', 'wanda, private'),
+    (3, 'a1000000-0000-4000-8000-000000000002', 'draft', 'walt, private'),
+    (4, NULL, 'published', 'nobody''s');
+
+-- Not managed yet: no row security.
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'::regclass;
+
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'read', '{"_or": [{"owner": {"_eq": "$CURRENT_USER"}}, {"status": "published"}]}', '{*}'),
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'update', '{"owner": {"_eq": "$CURRENT_USER"}}', '{body,status}'),
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'create', NULL, '{*}'),
+    ('a0000000-0000-4000-8000-0000000000a2', 'enf_notes', 'read', '{"status": "published"}', '{id,body}');
+
+-- Managed: forced row security, and the generated policies are ordinary objects.
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'::regclass;
+SELECT policyname, cmd, qual IS NOT NULL AS has_using, with_check IS NOT NULL AS has_check
+  FROM pg_policies WHERE tablename = 'enf_notes' ORDER BY policyname;
+
+CREATE FUNCTION visible() RETURNS int[] LANGUAGE sql AS $$ SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM enf_notes $$;
+
+SET ROLE acl_reg_writer_app;
+-- The public principal: published rows only.
+SELECT visible() AS anonymous;
+-- A writer: own rows and published ones.
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+SELECT visible() AS wanda;
+-- Updates touch only the rows an update rule matches; others are untouched.
+UPDATE enf_notes SET body = body || ' (edited)' WHERE id IN (1, 2, 3) RETURNING id;
+-- Deviation (README): Directus lets an update move a row out of what the
+-- user may read (spec case 64).  PostgreSQL checks a row an UPDATE reads
+-- (WHERE or RETURNING on its columns) against the read policies, before and
+-- after, so the move is refused and nothing changes.
+UPDATE enf_notes SET owner = 'a1000000-0000-4000-8000-000000000002' WHERE id = 2;
+RESET ROLE;
+SELECT owner = 'a1000000-0000-4000-8000-000000000001' AS unchanged FROM enf_notes WHERE id = 2;
+SET ROLE acl_reg_writer_app;
+-- No delete permission: nothing is deleted.
+DELETE FROM enf_notes WHERE id = 1 RETURNING id;
+-- Create permission: inserts are allowed, whatever the row holds (create rules are not evaluated).
+INSERT INTO enf_notes VALUES (5, 'a1000000-0000-4000-8000-000000000002', 'draft', 'for walt');
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
+SELECT visible() AS walt;
+-- A role-less user: public policies plus their own (none): published only, no insert.
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000003';
+SELECT visible() AS rolf;
+INSERT INTO enf_notes VALUES (6, NULL, 'draft', 'rolf tries');
+-- An administrator sees and changes everything.
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000004';
+SELECT visible() AS ada;
+DELETE FROM enf_notes WHERE id = 5 RETURNING id;
+-- A suspended user has no identity: every statement fails.
+RESET ROLE;
+UPDATE acl.users SET status = 'suspended' WHERE id = 'a1000000-0000-4000-8000-000000000002';
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
+SELECT visible();
+RESET ROLE;
+UPDATE acl.users SET status = 'active' WHERE id = 'a1000000-0000-4000-8000-000000000002';
+
+-- The table owner is bound too (FORCE); a superuser is not.
+CREATE ROLE acl_reg_table_owner NOLOGIN;
+ALTER TABLE enf_notes OWNER TO acl_reg_table_owner;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_table_owner;
+SET ROLE acl_reg_table_owner;
+RESET acl.user_id;
+SELECT visible() AS owner_as_anonymous;
+RESET ROLE;
+SELECT visible() AS superuser;
+ALTER TABLE enf_notes OWNER TO postgres;
+
+-- One prepared statement, many end users, generic plans.
+SET ROLE acl_reg_writer_app;
+PREPARE mine AS SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM enf_notes;
+SET plan_cache_mode = force_generic_plan;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+EXECUTE mine;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
+EXECUTE mine;
+RESET acl.user_id;
+EXECUTE mine;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000004';
+EXECUTE mine;
+RESET plan_cache_mode;
+RESET acl.user_id;
+RESET ROLE;
+
+-- A permission takes effect when it commits, and rolls back with its transaction.
+BEGIN;
+INSERT INTO acl.permissions (policy, collection, action, permissions)
+VALUES ('a0000000-0000-4000-8000-0000000000a2', 'enf_notes', 'read', '{"status": "draft"}');
+SET LOCAL ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_with_drafts;
+ROLLBACK;
+SET ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_after_rollback;
+RESET ROLE;
+-- Removing a permission removes its effect at once.
+DELETE FROM acl.permissions WHERE policy = 'a0000000-0000-4000-8000-0000000000a2';
+SET ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_without_permission;
+RESET ROLE;
+
+-- A permission whose rule no longer compiles grants nothing, with a warning.
+ALTER TABLE enf_notes RENAME COLUMN status TO state;
+SELECT acl.sync() AS tables_synced;
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
+SELECT visible() AS walt_after_rename;
+RESET acl.user_id;
+RESET ROLE;
+SELECT finding FROM acl.lint() WHERE collection = 'enf_notes'::regclass;
+ALTER TABLE enf_notes RENAME COLUMN state TO status;
+SELECT acl.sync() AS tables_synced;
+
+-- With no permission left, the table stays closed (only administrators).
+DELETE FROM acl.permissions WHERE collection = 'enf_notes'::regclass;
+SELECT relforcerowsecurity, (SELECT array_agg(policyname) FROM pg_policies WHERE tablename = 'enf_notes') AS policies
+  FROM pg_class WHERE oid = 'enf_notes'::regclass;
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+SELECT visible() AS wanda_without_permissions;
+RESET acl.user_id;
+RESET ROLE;
+-- TRUNCATE of the catalog closes every managed table the same way.
+INSERT INTO acl.permissions (policy, collection, action) VALUES ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'read');
+TRUNCATE acl.permissions;
+SELECT array_agg(policyname) AS after_truncate FROM pg_policies WHERE tablename = 'enf_notes';
+
+DROP TABLE enf_notes;
+DROP FUNCTION visible();
+REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_writer_app, acl_reg_table_owner;
+DROP ROLE acl_reg_writer_app;
+DROP ROLE acl_reg_table_owner;
