@@ -689,6 +689,16 @@ COMMENT ON FUNCTION @extschema@.sync() IS
     'regenerates the row-level security policies of every managed table; returns how many';
 REVOKE ALL ON FUNCTION @extschema@.sync() FROM PUBLIC;
 
+-- A table no permission names yet is not managed; this closes it now (only
+-- administrators), as Directus closes a collection without permissions.
+CREATE FUNCTION @extschema@.manage(tbl regclass) RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT @extschema@._sync_table(tbl) $$;
+COMMENT ON FUNCTION @extschema@.manage(regclass) IS
+    'puts a table under acl (forced row-level security) before any permission names it';
+REVOKE ALL ON FUNCTION @extschema@.manage(regclass) FROM PUBLIC;
+
 -- pg_dump output runs with row_security = off and recreates the generated
 -- policies itself (they are ordinary policies of the user's tables), after
 -- the catalog rows; regenerating them then would collide.

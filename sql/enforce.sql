@@ -148,6 +148,24 @@ INSERT INTO acl.permissions (policy, collection, action) VALUES ('a0000000-0000-
 TRUNCATE acl.permissions;
 SELECT array_agg(policyname) AS after_truncate FROM pg_policies WHERE tablename = 'enf_notes';
 
+-- acl.manage() closes a table no permission names yet: administrators only.
+CREATE TABLE enf_secrets (id int PRIMARY KEY, body text);
+INSERT INTO enf_secrets VALUES (1, 'only admins');
+GRANT SELECT ON enf_secrets TO acl_reg_writer_app;
+SET ROLE acl_reg_writer_app;
+SELECT count(*) AS before_manage FROM enf_secrets;
+SELECT acl.manage('enf_secrets');
+RESET ROLE;
+SELECT acl.manage('enf_secrets');
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+SELECT count(*) AS writer_after_manage FROM enf_secrets;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000004';
+SELECT count(*) AS admin_after_manage FROM enf_secrets;
+RESET acl.user_id;
+RESET ROLE;
+DROP TABLE enf_secrets;
+
 DROP TABLE enf_notes;
 DROP FUNCTION visible();
 REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_writer_app, acl_reg_table_owner;

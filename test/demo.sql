@@ -329,3 +329,7 @@ INSERT INTO public.medical_notes (patient, author, body, created_at) VALUES
      'HbA1c 7.4%; metformin 500 mg twice daily, review in 3 months.', '2024-05-30 10:30+02');
 
 COMMIT;
+
+-- No permission names medical_notes: only administrators may read it.  A
+-- table is managed once a permission names it; this closes it before that.
+SELECT acl.manage('public.medical_notes');
