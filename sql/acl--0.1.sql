@@ -716,12 +716,15 @@ BEGIN
 END
 $$;
 
+-- One function for all four triggers: each branch reads only the transition
+-- tables its event has (plpgsql plans a statement when it first runs it).
 CREATE FUNCTION @extschema@._permissions_sync() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    tbl regclass;
+    tables regclass[] := '{}';
+    tbl    regclass;
 BEGIN
     IF @extschema@._sync_skipped() THEN
         RETURN NULL;
@@ -730,43 +733,13 @@ BEGIN
         PERFORM @extschema@.sync();
         RETURN NULL;
     END IF;
-    FOR tbl IN SELECT DISTINCT c FROM (
-                   SELECT collection FROM changed_new
-                   UNION ALL SELECT collection FROM changed_old) s(c) LOOP
-        PERFORM @extschema@._sync_table(tbl);
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION @extschema@._permissions_sync_new() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    tbl regclass;
-BEGIN
-    IF @extschema@._sync_skipped() THEN
-        RETURN NULL;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        tables := tables || ARRAY(SELECT DISTINCT collection FROM changed_new);
     END IF;
-    FOR tbl IN SELECT DISTINCT collection FROM changed_new LOOP
-        PERFORM @extschema@._sync_table(tbl);
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION @extschema@._permissions_sync_old() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    tbl regclass;
-BEGIN
-    IF @extschema@._sync_skipped() THEN
-        RETURN NULL;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        tables := tables || ARRAY(SELECT DISTINCT collection FROM changed_old);
     END IF;
-    FOR tbl IN SELECT DISTINCT collection FROM changed_old LOOP
+    FOR tbl IN SELECT DISTINCT t FROM unnest(tables) AS u(t) LOOP
         PERFORM @extschema@._sync_table(tbl);
     END LOOP;
     RETURN NULL;
@@ -775,13 +748,13 @@ $$;
 
 CREATE TRIGGER permissions_sync_insert AFTER INSERT ON @extschema@.permissions
     REFERENCING NEW TABLE AS changed_new
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync_new();
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 CREATE TRIGGER permissions_sync_update AFTER UPDATE ON @extschema@.permissions
     REFERENCING NEW TABLE AS changed_new OLD TABLE AS changed_old
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 CREATE TRIGGER permissions_sync_delete AFTER DELETE ON @extschema@.permissions
     REFERENCING OLD TABLE AS changed_old
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync_old();
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 CREATE TRIGGER permissions_sync_truncate AFTER TRUNCATE ON @extschema@.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 
