@@ -295,6 +295,17 @@ COMMENT ON FUNCTION @extschema@.validation_errors(jsonb, jsonb) IS
 CREATE FUNCTION @extschema@.check_validation(rule jsonb, payload jsonb, collection text DEFAULT NULL) RETURNS void
 AS 'MODULE_PATHNAME', 'acl_check_validation' LANGUAGE C STABLE PARALLEL RESTRICTED;
 
+-- Inserted into queries by the planner hook (src/enforce.c); each acts for
+-- the current end user at run time, so every role may call them.
+CREATE FUNCTION @extschema@._denied_field(anyelement, regclass, text, text) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'acl_denied_field' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._has_preset(regclass, text, text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_preset' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._preset(anyelement, regclass, text, text) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'acl_preset' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._validate(regclass, text, jsonb, jsonb) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_validate_write' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
 CREATE FUNCTION @extschema@._share_password(password text) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_share_password' LANGUAGE C VOLATILE STRICT;
 REVOKE ALL ON FUNCTION @extschema@._share_password(text) FROM PUBLIC;
@@ -610,7 +621,7 @@ ALTER TABLE @extschema@.shares ENABLE ALWAYS TRIGGER shares_changed;
  * changes acl.permissions, so a rollback restores them.
  * ------------------------------------------------------------------------- */
 
-CREATE FUNCTION @extschema@._sync_table(tbl regclass) RETURNS void
+CREATE FUNCTION @extschema@._sync_one(tbl regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -627,14 +638,21 @@ BEGIN
                        WHERE p.polrelid = tbl AND p.polname LIKE 'acl\_%' LOOP
         EXECUTE format('DROP POLICY %I ON %s', old_policy, tbl);
     END LOOP;
+    -- acl_admin first: it marks the table managed for _ddl_sync(), which
+    -- the ALTER TABLE below fires.
+    EXECUTE format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
+                   ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl);
     -- Forced: table owners are bound too; only superusers and BYPASSRLS
     -- roles pass.  A table keeps this after its last permission goes:
     -- removing access must not reopen the table.
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
-    EXECUTE format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
-                   ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl);
-    FOR perm IN SELECT p.id, p.policy, p.action, p.permissions FROM @extschema@.permissions p
-                 WHERE p.collection = tbl AND p.action IN ('create', 'read', 'update', 'delete')
+    -- A partition or inheritance child read directly is governed by its
+    -- ancestors' permissions (src/enforce.c reads the same set).
+    FOR perm IN WITH RECURSIVE up(rel) AS (
+                    SELECT tbl::oid
+                    UNION SELECT i.inhparent FROM pg_inherits i JOIN up ON i.inhrelid = up.rel)
+                SELECT p.id, p.policy, p.action, p.permissions FROM @extschema@.permissions p
+                 WHERE p.collection IN (SELECT rel FROM up) AND p.action IN ('create', 'read', 'update', 'delete')
                  ORDER BY p.id LOOP
         gate := format('(SELECT @extschema@.has_policy(%L::uuid))', perm.policy);
         BEGIN
@@ -662,6 +680,24 @@ BEGIN
                 EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK (%s)',
                                'acl_create_' || perm.id, tbl, gate);
         END CASE;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._sync_one(regclass) FROM PUBLIC;
+
+-- A table and every partition and inheritance child below it.
+CREATE FUNCTION @extschema@._sync_table(tbl regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target regclass;
+BEGIN
+    FOR target IN WITH RECURSIVE down(rel) AS (
+                      SELECT tbl::oid
+                      UNION SELECT i.inhrelid FROM pg_inherits i JOIN down ON i.inhparent = down.rel)
+                  SELECT rel::regclass FROM down LOOP
+        PERFORM @extschema@._sync_one(target);
     END LOOP;
 END
 $$;
@@ -757,6 +793,34 @@ CREATE TRIGGER permissions_sync_delete AFTER DELETE ON @extschema@.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
 CREATE TRIGGER permissions_sync_truncate AFTER TRUNCATE ON @extschema@.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._permissions_sync();
+
+-- A partition or child created under, or attached to, a managed table is
+-- managed at once: read directly, it would otherwise bypass its parent.
+CREATE FUNCTION @extschema@._ddl_sync() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    obj record;
+BEGIN
+    -- ATTACH PARTITION names the parent: look below every table touched.
+    FOR obj IN WITH RECURSIVE down(rel) AS (
+                   SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+                    WHERE c.classid = 'pg_class'::regclass AND c.object_type = 'table'
+                   UNION SELECT i.inhrelid FROM pg_inherits i JOIN down ON i.inhparent = down.rel)
+               SELECT d.rel FROM down d
+                WHERE NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = d.rel AND polname = 'acl_admin') LOOP
+        IF EXISTS (WITH RECURSIVE up(rel) AS (
+                       SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = obj.rel
+                       UNION SELECT i.inhparent FROM pg_inherits i JOIN up ON i.inhrelid = up.rel)
+                   SELECT 1 FROM up JOIN pg_policy p ON p.polrelid = up.rel AND p.polname = 'acl_admin') THEN
+            PERFORM @extschema@._sync_table(obj.rel::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER acl_ddl_sync ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._ddl_sync();
 
 /* ---------------------------------------------------------------------------
  * pg_dump: the catalog is configuration.  Built-in rows are dumped too, so

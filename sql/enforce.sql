@@ -29,7 +29,7 @@ SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'
 
 INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
     ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'read', '{"_or": [{"owner": {"_eq": "$CURRENT_USER"}}, {"status": "published"}]}', '{*}'),
-    ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'update', '{"owner": {"_eq": "$CURRENT_USER"}}', '{body,status}'),
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'update', '{"owner": {"_eq": "$CURRENT_USER"}}', '{body,status,owner}'),
     ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'create', NULL, '{*}'),
     ('a0000000-0000-4000-8000-0000000000a2', 'enf_notes', 'read', '{"status": "published"}', '{id,body}');
 
@@ -56,7 +56,7 @@ UPDATE enf_notes SET owner = 'a1000000-0000-4000-8000-000000000002' WHERE id = 2
 RESET ROLE;
 SELECT owner = 'a1000000-0000-4000-8000-000000000001' AS unchanged FROM enf_notes WHERE id = 2;
 SET ROLE acl_reg_writer_app;
--- No delete permission: nothing is deleted.
+-- No delete permission: refused with 42501, nothing is deleted.
 DELETE FROM enf_notes WHERE id = 1 RETURNING id;
 -- Create permission: inserts are allowed, whatever the row holds (create rules are not evaluated).
 INSERT INTO enf_notes VALUES (5, 'a1000000-0000-4000-8000-000000000002', 'draft', 'for walt');
@@ -108,8 +108,8 @@ RESET ROLE;
 
 -- A permission takes effect when it commits, and rolls back with its transaction.
 BEGIN;
-INSERT INTO acl.permissions (policy, collection, action, permissions)
-VALUES ('a0000000-0000-4000-8000-0000000000a2', 'enf_notes', 'read', '{"status": "draft"}');
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields)
+VALUES ('a0000000-0000-4000-8000-0000000000a2', 'enf_notes', 'read', '{"status": "draft"}', '{*}');
 SET LOCAL ROLE acl_reg_writer_app;
 SELECT visible() AS anonymous_with_drafts;
 ROLLBACK;

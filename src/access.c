@@ -52,9 +52,16 @@ static SPIPlanPtr user_plan = NULL;
 static SPIPlanPtr tree_plan = NULL;
 static SPIPlanPtr attach_plan = NULL;
 
-static SPIPlanPtr
-prepare_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+/*
+ * Runs a read-only query whose plan is prepared once and kept for the life
+ * of the backend; the rows are in SPI_tuptable.
+ */
+void
+acl_spi_select_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
+					Datum *args, const char *nulls, long limit)
 {
+	int			ret;
+
 	if (*slot == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
@@ -65,11 +72,13 @@ prepare_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 		SPI_keepplan(plan);
 		*slot = plan;
 	}
-	return *slot;
+	ret = SPI_execute_plan(*slot, args, nulls, true, limit);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "acl catalog lookup failed: %s", SPI_result_code_string(ret));
 }
 
-static pg_uuid_t
-uuid_column(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
+pg_uuid_t
+acl_spi_uuid(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
 {
 	pg_uuid_t	result;
 	Datum		d = SPI_getbinval(tuple, desc, attno, isnull);
@@ -81,10 +90,19 @@ uuid_column(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
 	return result;
 }
 
-static bool
-uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b)
+bool
+acl_uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b)
 {
 	return memcmp(a->data, b->data, UUID_LEN) == 0;
+}
+
+bool
+acl_access_holds(const AclAccess *access, const pg_uuid_t *policy)
+{
+	for (int i = 0; i < access->npolicies; i++)
+		if (acl_uuid_equal(&access->policies[i], policy))
+			return true;
+	return false;
 }
 
 /* Role tree upward from the user's role (spec §2.2), stored root first. */
@@ -93,10 +111,9 @@ load_role_tree(AclAccess *access, MemoryContext target)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
-	SPIPlanPtr	plan;
-	int			ret;
 
-	plan = prepare_kept(&tree_plan,
+	args[0] = UUIDPGetDatum(&access->role_id);
+	acl_spi_select_kept(&tree_plan,
 						"WITH RECURSIVE tree(id, parent, depth, path, cycle) AS ("
 						"  SELECT r.id, r.parent, 1, ARRAY[r.id], false"
 						"    FROM acl.roles r WHERE r.id = $1"
@@ -105,11 +122,7 @@ load_role_tree(AclAccess *access, MemoryContext target)
 						"    FROM acl.roles r JOIN tree t ON r.id = t.parent"
 						"   WHERE NOT t.cycle)"
 						" SELECT id, cycle FROM tree ORDER BY depth DESC",
-						1, argtypes);
-	args[0] = UUIDPGetDatum(&access->role_id);
-	ret = SPI_execute_plan(plan, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "role tree lookup failed: %s", SPI_result_code_string(ret));
+						1, argtypes, args, NULL, 0);
 
 	access->nroles = 0;
 	access->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t) * Max(SPI_processed, 1));
@@ -117,7 +130,7 @@ load_role_tree(AclAccess *access, MemoryContext target)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		bool		isnull;
-		pg_uuid_t	id = uuid_column(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+		pg_uuid_t	id = acl_spi_uuid(tuple, SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)))
 			ereport(ERROR,
@@ -160,12 +173,16 @@ load_policies(AclAccess *access, MemoryContext target)
 	Oid			argtypes[2] = {UUIDOID, UUIDARRAYOID};
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
-	SPIPlanPtr	plan;
-	int			ret;
 	int			n;
 	Attachment *rows;
 
-	plan = prepare_kept(&attach_plan,
+	if (access->anonymous)
+		nulls[0] = 'n';
+	else
+		args[0] = UUIDPGetDatum(&access->user_id);
+	args[1] = acl_uuid_array(access->roles, access->nroles);
+
+	acl_spi_select_kept(&attach_plan,
 						"SELECT a.policy, a.role, a.\"user\" IS NOT NULL,"
 						"       acl._ip_allowed(p.ip_access, pg_catalog.inet_client_addr()),"
 						"       p.admin_access, p.app_access"
@@ -175,16 +192,7 @@ load_policies(AclAccess *access, MemoryContext target)
 						"            THEN a.role IS NULL AND a.\"user\" IS NULL"
 						"            ELSE a.role = ANY ($2) END"
 						" ORDER BY a.sort NULLS LAST, a.id",
-						2, argtypes);
-	if (access->anonymous)
-		nulls[0] = 'n';
-	else
-		args[0] = UUIDPGetDatum(&access->user_id);
-	args[1] = acl_uuid_array(access->roles, access->nroles);
-
-	ret = SPI_execute_plan(plan, args, nulls, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "policy lookup failed: %s", SPI_result_code_string(ret));
+						2, argtypes, args, nulls, 0);
 
 	n = (int) SPI_processed;
 	rows = palloc0(sizeof(Attachment) * Max(n, 1));
@@ -197,8 +205,8 @@ load_policies(AclAccess *access, MemoryContext target)
 		bool		is_user_row;
 		pg_uuid_t	role;
 
-		rows[i].policy = uuid_column(tuple, desc, 1, &isnull);
-		role = uuid_column(tuple, desc, 2, &role_isnull);
+		rows[i].policy = acl_spi_uuid(tuple, desc, 1, &isnull);
+		role = acl_spi_uuid(tuple, desc, 2, &role_isnull);
 		is_user_row = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
 		rows[i].ip_ok = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull)) && !isnull;
 		rows[i].admin = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
@@ -206,7 +214,7 @@ load_policies(AclAccess *access, MemoryContext target)
 		rows[i].seq = i;
 		rows[i].rank = access->nroles;
 		for (int r = 0; !role_isnull && r < access->nroles; r++)
-			if (uuid_equal(&role, &access->roles[r]))
+			if (acl_uuid_equal(&role, &access->roles[r]))
 				rows[i].rank = r;
 		/* Public attachments never make anyone admin (spec §2.6). */
 		rows[i].counts_for_flags = !access->anonymous && (is_user_row || !role_isnull);
@@ -229,7 +237,7 @@ load_policies(AclAccess *access, MemoryContext target)
 		}
 		/* A policy reached twice keeps its first, highest-priority place. */
 		for (int j = 0; j < access->npolicies && !seen; j++)
-			seen = uuid_equal(&access->policies[j], &rows[i].policy);
+			seen = acl_uuid_equal(&access->policies[j], &rows[i].policy);
 		if (!seen)
 			access->policies[access->npolicies++] = rows[i].policy;
 	}
@@ -252,16 +260,11 @@ load_access(AclAccess *access, MemoryContext target)
 	{
 		Oid			argtypes[1] = {UUIDOID};
 		Datum		args[1];
-		SPIPlanPtr	plan;
-		int			ret;
 
-		plan = prepare_kept(&user_plan,
-							"SELECT status, role FROM acl.users WHERE id = $1",
-							1, argtypes);
 		args[0] = UUIDPGetDatum(&access->user_id);
-		ret = SPI_execute_plan(plan, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "user lookup failed: %s", SPI_result_code_string(ret));
+		acl_spi_select_kept(&user_plan,
+							"SELECT status, role FROM acl.users WHERE id = $1",
+							1, argtypes, args, NULL, 1);
 		if (SPI_processed == 1)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[0];
@@ -270,7 +273,7 @@ load_access(AclAccess *access, MemoryContext target)
 
 			access->user_exists = true;
 			strlcpy(access->status, status ? status : "", sizeof(access->status));
-			access->role_id = uuid_column(tuple, SPI_tuptable->tupdesc, 2, &isnull);
+			access->role_id = acl_spi_uuid(tuple, SPI_tuptable->tupdesc, 2, &isnull);
 			access->has_role = !isnull;
 		}
 	}

@@ -169,4 +169,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("acl");
 
 	acl_catalog_register_callbacks();
+	acl_enforce_init();
 }

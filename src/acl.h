@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
@@ -75,11 +76,24 @@ typedef struct AclAccess
 } AclAccess;
 
 extern const AclAccess *acl_access_for(const pg_uuid_t *user_id);
+extern bool acl_access_holds(const AclAccess *access, const pg_uuid_t *policy);
+extern bool acl_uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b);
+
+/* SPI plans kept for the life of the backend, and uuid columns of results */
+extern void acl_spi_select_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
+								Datum *args, const char *nulls, long limit);
+extern pg_uuid_t acl_spi_uuid(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull);
 
 /* compile.c: the rule language inside the server */
 struct AclJson;
 extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
 extern Datum acl_compile(PG_FUNCTION_ARGS);
+extern void acl_check_validation_for(Jsonb *validation, struct AclJson *payload,
+									 const char *collection, const char *permission);
+
+/* enforce.c: masks and write checks through the planner and executor */
+extern void acl_enforce_init(void);
+extern void acl_require_preloaded(void);
 
 /* dynamic.c: run-time values of dynamic variables */
 extern struct AclJson *acl_resolve_dynamic(struct AclJson *value, const char *path);

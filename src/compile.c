@@ -180,26 +180,19 @@ acl_validation_errors(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(failures_json(failures, count))));
 }
 
-PG_FUNCTION_INFO_V1(acl_check_validation);
-
 /*
- * acl.check_validation(rule jsonb, payload jsonb, collection text): raises
- * 23514 naming the first failing field and rule; the detail lists every
- * failure as JSON, for gateways to show per field.
+ * Raises 23514 naming the first failing field and rule when the payload
+ * fails the validation rule; the detail lists every failure as JSON, for
+ * gateways to show per field.
  */
-Datum
-acl_check_validation(PG_FUNCTION_ARGS)
+void
+acl_check_validation_for(Jsonb *validation, AclJson *payload, const char *collection,
+						 const char *permission)
 {
-	AclJson    *payload;
-	AclRule    *rule;
+	AclRule    *rule = acl_rule_from_json(acl_json_from_jsonb(validation), "validation");
 	AclValidationFailure *failures = NULL;
 	int			count;
-	const char *collection = PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_VOID();
-	rule = acl_rule_from_json(acl_json_from_jsonb(PG_GETARG_JSONB_P(0)), "validation");
-	payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(1));
 	resolve_rule_values(rule);
 	count = acl_validate(rule, payload, &failures);
 	if (count > 0)
@@ -208,7 +201,20 @@ acl_check_validation(PG_FUNCTION_ARGS)
 				 errmsg("validation failed for field \"%s\" of %s: %s",
 						failures[0].field, collection, failures[0].message),
 				 errdetail("%s", failures_json(failures, count)),
+				 permission ? errcontext("validation of permission %s", permission) : 0,
 				 errhint("The detail lists every failing field as JSON: field, type, expected, rule, message.")));
+}
+
+PG_FUNCTION_INFO_V1(acl_check_validation);
+
+/* acl.check_validation(rule jsonb, payload jsonb, collection text) */
+Datum
+acl_check_validation(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	acl_check_validation_for(PG_GETARG_JSONB_P(0), acl_json_from_jsonb(PG_GETARG_JSONB_P(1)),
+							 PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL);
 	PG_RETURN_VOID();
 }
 

@@ -183,6 +183,7 @@ PG_FUNCTION_INFO_V1(acl_is_admin);
 Datum
 acl_is_admin(PG_FUNCTION_ARGS)
 {
+	acl_require_preloaded();
 	PG_RETURN_BOOL(acl_current_access()->admin);
 }
 
@@ -204,11 +205,6 @@ PG_FUNCTION_INFO_V1(acl_has_policy);
 Datum
 acl_has_policy(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t  *policy = PG_GETARG_UUID_P(0);
-	const AclAccess *access = acl_current_access();
-
-	for (int i = 0; i < access->npolicies; i++)
-		if (memcmp(access->policies[i].data, policy->data, UUID_LEN) == 0)
-			PG_RETURN_BOOL(true);
-	PG_RETURN_BOOL(false);
+	acl_require_preloaded();
+	PG_RETURN_BOOL(acl_access_holds(acl_current_access(), PG_GETARG_UUID_P(0)));
 }

@@ -42,6 +42,7 @@ typedef struct AclJson
 extern AclJson *acl_json_parse(const char *text, int len, const char **error);
 extern AclJson *acl_json_new(AclJsonKind kind, char *text);
 extern AclJson *acl_json_object_get(const AclJson *object, const char *key);
+extern void acl_json_object_set(AclJson *object, const char *key, AclJson *value);
 extern void acl_json_append(StringInfo out, const AclJson *value);
 
 /* ---- errors -------------------------------------------------------------- */

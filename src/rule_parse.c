@@ -174,6 +174,24 @@ acl_json_object_get(const AclJson *object, const char *key)
 	return NULL;
 }
 
+/* Sets a member, replacing one of the same name (JavaScript's Object.assign). */
+void
+acl_json_object_set(AclJson *object, const char *key, AclJson *value)
+{
+	for (int i = 0; i < object->count; i++)
+		if (strcmp(object->keys[i], key) == 0)
+		{
+			object->items[i] = value;
+			return;
+		}
+	object->items = object->count ? repalloc(object->items, sizeof(AclJson *) * (object->count + 1))
+		: palloc(sizeof(AclJson *));
+	object->keys = object->count ? repalloc(object->keys, sizeof(char *) * (object->count + 1))
+		: palloc(sizeof(char *));
+	object->keys[object->count] = pstrdup(key);
+	object->items[object->count++] = value;
+}
+
 static void
 append_json_string(StringInfo out, const char *s)
 {

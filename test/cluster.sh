@@ -48,6 +48,9 @@ acl_start_cluster() {
         --no-sync --no-instructions -E UTF8 --locale=C.UTF-8 >/dev/null
     local opts="-p $port -k $ACL_SOCKDIR -c listen_addresses=127.0.0.1 -c fsync=off"
     opts+=" -c log_min_messages=warning"
+    # Masks and write checks are planner and executor hooks: acl must be
+    # loaded before a session plans its first statement.
+    opts+=" -c shared_preload_libraries=acl"
     for o in "$@"; do opts+=" -c $o"; done
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$ACL_PGDATA" -l "$ACL_PGDATA/server.log" -w \
         -o "$opts" start >/dev/null

@@ -1,0 +1,179 @@
+-- Column masks, the "cases" rule (spec §3.3): a column's value on a row is
+-- visible only when a read permission whose rule matches that row lists the
+-- column.  Every path that can observe a value sees the mask.
+\set VERBOSITY terse
+
+CREATE ROLE acl_reg_mask_app NOLOGIN;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_mask_app;
+GRANT CREATE ON SCHEMA public TO acl_reg_mask_app;
+CREATE TABLE mask_notes (id int PRIMARY KEY, owner uuid, status text NOT NULL DEFAULT 'draft',
+                         body text, secret text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON mask_notes TO acl_reg_mask_app;
+INSERT INTO mask_notes VALUES
+    (1, 'b1000000-0000-4000-8000-000000000001', 'draft', 'mine', 's1'),
+    (2, 'b1000000-0000-4000-8000-000000000002', 'published', 'hers, public', 's2'),
+    (3, 'b1000000-0000-4000-8000-000000000002', 'draft', 'hers, private', 's3'),
+    (4, NULL, 'published', 'nobody''s', 's4');
+INSERT INTO acl.policies (id, name) VALUES
+    ('b0000000-0000-4000-8000-0000000000a1', 'own notes'),
+    ('b0000000-0000-4000-8000-0000000000a2', 'public notes');
+INSERT INTO acl.users (id, email) VALUES
+    ('b1000000-0000-4000-8000-000000000001', 'mia@example.org'),
+    ('b1000000-0000-4000-8000-000000000002', 'max@example.org'),
+    ('b1000000-0000-4000-8000-000000000003', 'root@example.org');
+INSERT INTO acl.access ("user", policy) VALUES
+    ('b1000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000a1'),
+    ('b1000000-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-0000000000a1'),
+    ('b1000000-0000-4000-8000-000000000003', '7a0e3c57-5d0e-4a53-9b8e-5f0d6a1b0002');
+INSERT INTO acl.access (policy) VALUES ('b0000000-0000-4000-8000-0000000000a2');
+-- Owners see all of their rows; everyone sees published rows without owner
+-- and secret.
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('b0000000-0000-4000-8000-0000000000a1', 'mask_notes', 'read', '{"owner": {"_eq": "$CURRENT_USER"}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000a2', 'mask_notes', 'read', '{"status": {"_eq": "published"}}', '{id,status,body}');
+
+SET ROLE acl_reg_mask_app;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+-- The select list: max's published row shows without owner and secret.
+SELECT * FROM mask_notes ORDER BY id;
+-- WHERE, ORDER BY, GROUP BY and aggregates see the masked value.
+SELECT id FROM mask_notes WHERE secret = 's2';
+SELECT id FROM mask_notes WHERE secret IS NULL ORDER BY id;
+SELECT id, secret FROM mask_notes ORDER BY secret NULLS LAST, id;
+SELECT secret, count(*) FROM mask_notes GROUP BY secret ORDER BY secret;
+SELECT count(secret) AS counted, string_agg(secret, ',') AS secrets FROM mask_notes;
+-- Whole-row references.
+SELECT n FROM mask_notes n ORDER BY id;
+SELECT row_to_json(n) FROM mask_notes n ORDER BY id;
+SELECT to_jsonb(n) ->> 'secret' AS secret FROM mask_notes n ORDER BY id;
+-- System columns still work.
+SELECT ctid IS NOT NULL AS has_ctid, tableoid::regclass, id, secret FROM mask_notes ORDER BY id;
+-- Joins, subqueries, CTEs, set operations, lateral.
+SELECT a.id, b.id FROM mask_notes a JOIN mask_notes b ON a.secret = b.secret ORDER BY 1;
+SELECT (SELECT secret FROM mask_notes WHERE id = 2) AS scalar_subquery;
+SELECT id FROM mask_notes WHERE id IN (SELECT id FROM mask_notes WHERE secret LIKE 's%') ORDER BY id;
+WITH c AS MATERIALIZED (SELECT * FROM mask_notes) SELECT id, secret FROM c ORDER BY id;
+SELECT secret FROM mask_notes UNION SELECT secret FROM mask_notes ORDER BY 1;
+SELECT x.id, l.s FROM (VALUES (2), (1)) x(id), LATERAL (SELECT secret FROM mask_notes WHERE id = x.id) l(s) ORDER BY 1;
+-- A view the application role made, SQL functions (inlined or not), plpgsql,
+-- and a SECURITY DEFINER function the application role owns.
+CREATE VIEW mask_view AS SELECT * FROM mask_notes;
+SELECT id, secret FROM mask_view ORDER BY id;
+CREATE FUNCTION mask_srf() RETURNS SETOF mask_notes LANGUAGE sql STABLE AS 'SELECT * FROM mask_notes';
+SELECT id, secret FROM mask_srf() ORDER BY id;
+CREATE FUNCTION mask_scalar(i int) RETURNS text LANGUAGE sql AS 'SELECT secret FROM mask_notes WHERE id = i';
+SELECT mask_scalar(2) AS sql_function, mask_scalar(1) AS own;
+CREATE FUNCTION mask_plpgsql(i int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text;
+BEGIN
+    SELECT secret INTO s FROM mask_notes WHERE id = i;
+    RETURN s;
+END $$;
+SELECT mask_plpgsql(2) AS plpgsql, mask_plpgsql(1) AS own;
+CREATE FUNCTION mask_definer(i int) RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT secret FROM mask_notes WHERE id = i';
+SELECT mask_definer(2) AS definer;
+CREATE FUNCTION mask_dynamic(i int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text;
+BEGIN
+    EXECUTE 'SELECT secret FROM mask_notes WHERE id = $1' INTO s USING i;
+    RETURN s;
+END $$;
+SELECT mask_dynamic(2) AS dynamic_sql;
+-- COPY TO runs a query too.
+COPY mask_notes TO STDOUT;
+COPY (SELECT id, secret FROM mask_notes ORDER BY id) TO STDOUT;
+-- A cursor.
+BEGIN;
+DECLARE mask_cursor CURSOR FOR SELECT id, secret FROM mask_notes ORDER BY id;
+FETCH ALL FROM mask_cursor;
+COMMIT;
+
+-- Prepared statements, reused across end users, custom and generic plans.
+PREPARE mask_all AS SELECT id, owner IS NOT NULL AS owner_shown, secret FROM mask_notes ORDER BY id;
+EXECUTE mask_all;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000002';
+EXECUTE mask_all;
+RESET acl.user_id;
+EXECUTE mask_all;
+SET plan_cache_mode = force_generic_plan;
+PREPARE mask_generic(int) AS SELECT id, secret FROM mask_notes WHERE id >= $1 ORDER BY id;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+EXECUTE mask_generic(1);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000002';
+EXECUTE mask_generic(1);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000003';
+EXECUTE mask_generic(1);
+RESET acl.user_id;
+EXECUTE mask_generic(1);
+RESET plan_cache_mode;
+SELECT name, generic_plans > 0 AS generic, custom_plans FROM pg_prepared_statements
+ WHERE name = 'mask_generic';
+-- An administrator sees everything.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000003';
+SELECT id, secret FROM mask_notes ORDER BY id;
+RESET acl.user_id;
+RESET ROLE;
+
+-- The mask is the same expression PostgreSQL would run: the plan shows it,
+-- with the gates as initplans and the table scanned directly.
+SET ROLE acl_reg_mask_app;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT id, secret FROM mask_notes;
+RESET ROLE;
+
+-- A field every read permission grants costs nothing: no mask at all.
+UPDATE acl.permissions SET fields = '{*}' WHERE collection = 'mask_notes'::regclass;
+SET ROLE acl_reg_mask_app;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT id, secret FROM mask_notes;
+RESET ROLE;
+-- A change to fields takes effect in the same session and invalidates plans.
+SET ROLE acl_reg_mask_app;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+EXECUTE mask_all;
+RESET ROLE;
+UPDATE acl.permissions SET fields = '{id,status}' WHERE collection = 'mask_notes'::regclass
+   AND permissions ? 'status';
+SET ROLE acl_reg_mask_app;
+EXECUTE mask_all;
+-- A column no permission lists reads as NULL, never an error.
+RESET ROLE;
+UPDATE acl.permissions SET fields = '{id}' WHERE collection = 'mask_notes'::regclass;
+SET ROLE acl_reg_mask_app;
+SELECT * FROM mask_notes ORDER BY id;
+RESET ROLE;
+-- Superusers and the table owner... the owner is bound (FORCE), superusers are not.
+SELECT count(secret) AS superuser_sees FROM mask_notes;
+RESET acl.user_id;
+
+-- Partitions and inheritance children are governed by their parent's
+-- permissions, also when read directly, and also when created later.
+CREATE TABLE mask_parted (id int, owner uuid, secret text) PARTITION BY RANGE (id);
+CREATE TABLE mask_parted_1 PARTITION OF mask_parted FOR VALUES FROM (0) TO (10);
+GRANT SELECT ON mask_parted, mask_parted_1 TO acl_reg_mask_app;
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('b0000000-0000-4000-8000-0000000000a1', 'mask_parted', 'read', '{"owner": {"_eq": "$CURRENT_USER"}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000a2', 'mask_parted', 'read', NULL, '{id}');
+CREATE TABLE mask_parted_2 PARTITION OF mask_parted FOR VALUES FROM (10) TO (20);
+CREATE TABLE mask_parted_3 (id int, owner uuid, secret text);
+ALTER TABLE mask_parted ATTACH PARTITION mask_parted_3 FOR VALUES FROM (20) TO (30);
+GRANT SELECT ON mask_parted_2, mask_parted_3 TO acl_reg_mask_app;
+INSERT INTO mask_parted VALUES (1, 'b1000000-0000-4000-8000-000000000001', 'p1'), (2, NULL, 'p2'),
+    (11, 'b1000000-0000-4000-8000-000000000001', 'p11'), (12, NULL, 'p12'), (21, NULL, 'p21');
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.polname) AS policies
+  FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
+ WHERE c.relname LIKE 'mask_parted%' GROUP BY 1, 2, 3 ORDER BY 1;
+SET ROLE acl_reg_mask_app;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+SELECT id, secret FROM mask_parted ORDER BY id;
+SELECT id, secret FROM mask_parted_1 ORDER BY id;
+SELECT id, secret FROM mask_parted_2 ORDER BY id;
+SELECT id, secret FROM mask_parted_3 ORDER BY id;
+RESET acl.user_id;
+SELECT id, secret FROM mask_parted_2 ORDER BY id;
+RESET ROLE;
+CREATE TABLE mask_child (extra int) INHERITS (mask_notes);
+INSERT INTO mask_child VALUES (5, NULL, 'published', 'child', 's5', 0);
+GRANT SELECT ON mask_child TO acl_reg_mask_app;
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'mask_child';
+SET ROLE acl_reg_mask_app;
+SELECT id, secret FROM mask_child;
+RESET ROLE;

@@ -1,0 +1,1620 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce.c
+ *	  What row-level security cannot express: column masks (the "cases"
+ *	  rule, spec §3.3), field checks on writes, presets and validation.
+ *
+ * Rows are enforced by the generated policies (sql/acl--0.1.sql).  The rest
+ * is done by two hooks:
+ *
+ * - The planner hook sees every query after rewriting, so views are expanded
+ *   and SQL function bodies, plpgsql statements and COPY TO queries pass
+ *   through it too.  A managed table read by a query becomes a subquery that
+ *   selects each column as CASE WHEN <OR of the read rules granting it> THEN
+ *   col END, so whatever observes a value (select list, WHERE, ORDER BY,
+ *   whole-row references, joins) sees the masked one.  The target of an
+ *   INSERT, UPDATE, DELETE or MERGE cannot become a subquery, so its column
+ *   references are masked in place (WHERE, RETURNING, SET sources).  Writes
+ *   get the row-dependent update field check, presets and a validation
+ *   check option.
+ * - The executor's permission hook runs the row-independent checks at the
+ *   start of every execution: a create/update/delete permission at all, and
+ *   the union of the permissions' fields against the columns written.
+ *
+ * Identity is never read while planning.  Every inserted expression gates
+ * on (SELECT acl.has_policy(...)) or calls an acl function at run time, so a
+ * plan serves every end user; the plan depends only on the permission rows,
+ * and regenerating policies invalidates it.  Masks follow the row policies:
+ * they apply exactly where PostgreSQL applies row-level security (not to
+ * superusers, BYPASSRLS roles, or referential-integrity queries).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
+#include "rewrite/rowsecurity.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/timestamp.h"
+
+#include "acl.h"
+#include "rule.h"
+
+/* ------------------------------------------------------------------------
+ * Loading: the hooks must be in place before a session plans anything.
+ * ---------------------------------------------------------------------- */
+
+static bool acl_preloaded = false;
+static planner_hook_type prev_planner_hook = NULL;
+static ExecutorCheckPerms_hook_type prev_check_perms_hook = NULL;
+
+/*
+ * Called by the policy gates.  A library loaded on first use came too late
+ * for statements already planned without masks or write checks, so managed
+ * tables refuse service in such a session rather than serve it half-checked.
+ */
+void
+acl_require_preloaded(void)
+{
+	if (!acl_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("acl must be preloaded to enforce permissions"),
+				 errdetail("This session loaded the acl library after it started, so statements "
+						   "planned before then carry no column masks or write checks."),
+				 errhint("Add acl to shared_preload_libraries and restart, or run "
+						 "ALTER DATABASE ... SET session_preload_libraries = 'acl'; then reconnect.")));
+}
+
+/* ------------------------------------------------------------------------
+ * The permissions of a managed table, cached per backend.
+ * ---------------------------------------------------------------------- */
+
+typedef struct TablePermission
+{
+	char		action;			/* 'c', 'r', 'u', 'd' */
+	int64		id;
+	pg_uuid_t	policy;
+	bool		all_fields;
+	int			nfields;
+	char	  **fields;
+	Jsonb	   *presets;		/* NULL: none */
+	Jsonb	   *validation;		/* NULL: none */
+} TablePermission;
+
+typedef struct TableEntry
+{
+	Oid			relid;			/* hash key */
+	AclCacheScope scope;
+	int			npermissions;
+	TablePermission *permissions;
+} TableEntry;
+
+static HTAB *table_cache = NULL;
+static MemoryContext table_cache_context = NULL;
+static uint64 table_cache_generation = 0;
+static SPIPlanPtr table_plan = NULL;
+
+static void *
+copy_into(MemoryContext cxt, const void *src, Size size)
+{
+	void	   *dst = MemoryContextAlloc(cxt, size);
+
+	memcpy(dst, src, size);
+	return dst;
+}
+
+static Jsonb *
+nonempty_jsonb(HeapTuple tuple, TupleDesc desc, int attno, MemoryContext target)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, attno, &isnull);
+	Jsonb	   *j;
+
+	if (isnull)
+		return NULL;
+	j = DatumGetJsonbP(d);
+	if (JB_ROOT_IS_OBJECT(j) && JB_ROOT_COUNT(j) == 0)
+		return NULL;
+	return (Jsonb *) copy_into(target, j, VARSIZE(j));
+}
+
+/*
+ * Permissions of the table and of its inheritance ancestors: a partition or
+ * child read directly is governed by the permissions of its parent.
+ */
+static void
+load_table(TableEntry *entry, MemoryContext target)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	AclCatalogScope scope;
+
+	acl_catalog_enter(&scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(entry->relid);
+	acl_spi_select_kept(&table_plan,
+								"WITH RECURSIVE up(rel) AS ("
+								"  SELECT $1::regclass"
+								"  UNION SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.rel)"
+								" SELECT p.id, p.policy, left(p.action, 1), p.fields, p.presets, p.validation"
+								"   FROM acl.permissions p"
+								"  WHERE p.collection IN (SELECT rel FROM up)"
+								"    AND p.action IN ('create', 'read', 'update', 'delete')"
+								"  ORDER BY p.id",
+						1, argtypes, args, NULL, 0);
+
+	entry->npermissions = (int) SPI_processed;
+	entry->permissions = MemoryContextAllocZero(target, sizeof(TablePermission) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		TablePermission *p = &entry->permissions[i];
+		bool		isnull;
+		Datum		fields;
+
+		p->id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		p->policy = acl_spi_uuid(tuple, desc, 2, &isnull);
+		p->action = TextDatumGetCString(SPI_getbinval(tuple, desc, 3, &isnull))[0];
+		fields = SPI_getbinval(tuple, desc, 4, &isnull);
+		if (!isnull)
+		{
+			Datum	   *items;
+			bool	   *nulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(fields), TEXTOID, -1, false, TYPALIGN_INT,
+							  &items, &nulls, &n);
+			p->fields = MemoryContextAlloc(target, sizeof(char *) * Max(n, 1));
+			for (int f = 0; f < n; f++)
+			{
+				char	   *name;
+
+				if (nulls[f])
+					continue;
+				name = TextDatumGetCString(items[f]);
+				if (strcmp(name, "*") == 0)
+					p->all_fields = true;
+				p->fields[p->nfields++] = MemoryContextStrdup(target, name);
+			}
+		}
+		p->presets = nonempty_jsonb(tuple, desc, 5, target);
+		p->validation = nonempty_jsonb(tuple, desc, 6, target);
+	}
+	SPI_finish();
+	acl_catalog_leave(&scope);
+}
+
+static const TableEntry *
+table_permissions(Oid relid)
+{
+	TableEntry *entry;
+	bool		found;
+	AclCacheScope scope;
+
+	if (table_cache == NULL || table_cache_generation != acl_catalog_generation)
+	{
+		HASHCTL		ctl;
+
+		if (table_cache_context == NULL)
+			table_cache_context = AllocSetContextCreate(CacheMemoryContext, "acl table cache",
+														ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(table_cache_context);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TableEntry);
+		ctl.hcxt = table_cache_context;
+		table_cache = hash_create("acl table cache", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		table_cache_generation = acl_catalog_generation;
+	}
+	entry = hash_search(table_cache, &relid, HASH_ENTER, &found);
+	if (found && acl_cache_scope_valid(&entry->scope))
+		return entry;
+	scope = acl_cache_scope_now();
+	entry->scope.generation = 0;	/* unusable should the load fail */
+	load_table(entry, table_cache_context);
+	entry->scope = scope;
+	return entry;
+}
+
+static bool
+grants_column(const TablePermission *p, const char *column)
+{
+	if (p->all_fields)
+		return true;
+	for (int i = 0; i < p->nfields; i++)
+		if (strcmp(p->fields[i], column) == 0)
+			return true;
+	return false;
+}
+
+static char
+action_letter(const char *action)
+{
+	if (strcmp(action, "create") == 0 || strcmp(action, "read") == 0 ||
+		strcmp(action, "update") == 0 || strcmp(action, "delete") == 0)
+		return action[0];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown action \"%s\"", action),
+			 errhint("Use create, read, update or delete.")));
+	return 0;					/* keep compiler quiet */
+}
+
+static const char *
+action_name(char action)
+{
+	switch (action)
+	{
+		case 'c':
+			return "create";
+		case 'r':
+			return "read";
+		case 'u':
+			return "update";
+		default:
+			return "delete";
+	}
+}
+
+static int
+policy_id_cmp(const void *a, const void *b)
+{
+	return memcmp(((const pg_uuid_t *) a)->data, ((const pg_uuid_t *) b)->data, UUID_LEN);
+}
+
+static char *
+principal_name(const AclAccess *access)
+{
+	return access->anonymous ? pstrdup("the public principal")
+		: psprintf("user %s", acl_uuid_text(&access->user_id));
+}
+
+/* The current end user and its policies, sorted, for error details. */
+static char *
+principal_text(const AclAccess *access)
+{
+	StringInfoData out;
+	pg_uuid_t  *sorted = palloc(sizeof(pg_uuid_t) * Max(access->npolicies, 1));
+
+	memcpy(sorted, access->policies, sizeof(pg_uuid_t) * access->npolicies);
+	qsort(sorted, access->npolicies, sizeof(pg_uuid_t), policy_id_cmp);
+	initStringInfo(&out);
+	if (access->anonymous)
+		appendStringInfoString(&out, "the public principal");
+	else
+		appendStringInfo(&out, "user %s", acl_uuid_text(&access->user_id));
+	appendStringInfoString(&out, " (policies: ");
+	for (int i = 0; i < access->npolicies; i++)
+		appendStringInfo(&out, "%s%s", i ? ", " : "", acl_uuid_text(&sorted[i]));
+	appendStringInfoString(&out, access->npolicies ? ")" : "none)");
+	return out.data;
+}
+
+/* The permissions of an action that apply to the user: "3 (policy …), 7 (policy …)". */
+static char *
+held_permissions_text(const TableEntry *table, char action, const AclAccess *access)
+{
+	StringInfoData out;
+	int			n = 0;
+
+	initStringInfo(&out);
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+
+		if (p->action != action || !acl_access_holds(access, &p->policy))
+			continue;
+		appendStringInfo(&out, "%s" INT64_FORMAT " (policy %s)", n++ ? ", " : "", p->id,
+						 acl_uuid_text(&p->policy));
+	}
+	return out.data;
+}
+
+/* ------------------------------------------------------------------------
+ * Building expressions for the planner hook.
+ * ---------------------------------------------------------------------- */
+
+/* A managed table: forced row security with the generated acl_admin policy. */
+static bool
+relation_is_managed(Relation rel)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return false;
+	foreach(lc, rel->rd_rsdesc->policies)
+		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "acl_admin") == 0)
+			return true;
+	return false;
+}
+
+static Expr *
+policy_qual(Relation rel, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *policy = lfirst(lc);
+
+		if (strcmp(policy->policy_name, name) == 0)
+			return copyObject(policy->qual);
+	}
+	return NULL;
+}
+
+/*
+ * When a column of a row is usable for an action: some permission of that
+ * action whose rule matches the row grants it, or the user is an admin.
+ * NULL when every permission of the action grants the column, since the row
+ * policies have then decided already.  Each arm is the generated policy's
+ * own USING expression (gate AND rule), Vars of varno 1.
+ */
+static Expr *
+column_condition(Relation rel, const TableEntry *table, char action, const char *column)
+{
+	List	   *arms = list_make1(policy_qual(rel, "acl_admin"));
+	bool		all = true;
+
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+		Expr	   *qual;
+
+		if (p->action != action)
+			continue;
+		if (!grants_column(p, column))
+		{
+			all = false;
+			continue;
+		}
+		qual = policy_qual(rel, psprintf("acl_%s_" INT64_FORMAT, action_name(action), p->id));
+		if (qual != NULL)		/* not generated (a restore in progress): grants nothing */
+			arms = lappend(arms, qual);
+	}
+	if (all)
+		return NULL;
+	return list_length(arms) == 1 ? linitial(arms) : makeBoolExpr(OR_EXPR, arms, -1);
+}
+
+static Expr *
+case_when(Expr *condition, Expr *then, Expr *otherwise, Oid type, int32 typmod, Oid collation)
+{
+	CaseExpr   *c = makeNode(CaseExpr);
+	CaseWhen   *w = makeNode(CaseWhen);
+
+	w->expr = condition;
+	w->result = then;
+	w->location = -1;
+	c->casetype = type;
+	c->casecollid = collation;
+	c->args = list_make1(w);
+	c->defresult = otherwise ? otherwise : (Expr *) makeNullConst(type, typmod, collation);
+	c->location = -1;
+	return (Expr *) c;
+}
+
+static Var *
+column_var(Form_pg_attribute att, Index varno)
+{
+	return makeVar(varno, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
+}
+
+/*
+ * SELECT <tlist> FROM ONLY rel, rewritten: expressions taken from policies
+ * get what the parser and rewriter give any query (locks, expanded views,
+ * the row security of the tables their sublinks read).
+ */
+static Query *
+rewritten_select(RangeTblEntry *template, List *tlist)
+{
+	Query	   *q = makeNode(Query);
+	RangeTblEntry *rte = copyObject(template);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *rewritten;
+
+	rte->securityQuals = NIL;
+	q->commandType = CMD_SELECT;
+	q->querySource = QSRC_ORIGINAL;
+	q->canSetTag = true;
+	q->rtable = list_make1(rte);
+	ref->rtindex = 1;
+	q->jointree = makeFromExpr(list_make1(ref), NULL);
+	q->targetList = tlist;
+	q->hasSubLinks = checkExprHasSubLink((Node *) tlist);
+	AcquireRewriteLocks(q, true, false);
+	rewritten = QueryRewrite(q);
+	if (list_length(rewritten) != 1)
+		elog(ERROR, "acl: rewriting a mask query produced %d queries", list_length(rewritten));
+	return linitial_node(Query, rewritten);
+}
+
+static RangeTblEntry *
+plain_rte(Relation rel)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = AccessShareLock;
+	rte->inh = false;
+	rte->eref = makeAlias(RelationGetRelationName(rel), NIL);
+	return rte;
+}
+
+/* The masked value of every column of rel: NULL where no mask is needed. */
+typedef struct ColumnMasks
+{
+	int			natts;
+	bool		any;
+	Expr	  **masked;			/* by attno - 1: rewritten, Vars of varno 1 */
+} ColumnMasks;
+
+static List *
+masked_tlist(Relation rel, const TableEntry *table, char action, bool *any)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *tlist = NIL;
+
+	*any = false;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Expr	   *e;
+
+		if (att->attisdropped)
+			e = (Expr *) makeNullConst(INT4OID, -1, InvalidOid);
+		else
+		{
+			Expr	   *cond = column_condition(rel, table, action, NameStr(att->attname));
+
+			e = (Expr *) column_var(att, 1);
+			if (cond != NULL)
+			{
+				e = case_when(cond, e, NULL, att->atttypid, att->atttypmod, att->attcollation);
+				*any = true;
+			}
+		}
+		tlist = lappend(tlist, makeTargetEntry(e, i + 1,
+											   att->attisdropped ? NULL : pstrdup(NameStr(att->attname)),
+											   false));
+	}
+	return tlist;
+}
+
+static ColumnMasks
+column_masks(Relation rel, const TableEntry *table, char action)
+{
+	ColumnMasks masks;
+	List	   *tlist = masked_tlist(rel, table, action, &masks.any);
+	ListCell   *lc;
+
+	masks.natts = RelationGetDescr(rel)->natts;
+	masks.masked = palloc0(sizeof(Expr *) * Max(masks.natts, 1));
+	if (!masks.any)
+		return masks;
+	foreach(lc, rewritten_select(plain_rte(rel), tlist)->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (IsA(tle->expr, CaseExpr))
+			masks.masked[tle->resno - 1] = tle->expr;
+	}
+	return masks;
+}
+
+/* An expression of varno 1 moved to varno `varno`, `depth` query levels down. */
+static Expr *
+relocated(Expr *expr, Index varno, int depth)
+{
+	Expr	   *e = copyObject(expr);
+
+	ChangeVarNodes((Node *) e, 1, varno, 0);
+	if (depth > 0)
+		IncrementVarSublevelsUp((Node *) e, depth, 0);
+	return e;
+}
+
+/* ------------------------------------------------------------------------
+ * A managed table read by a query becomes a masked subquery.
+ * ---------------------------------------------------------------------- */
+
+typedef struct SystemVarContext
+{
+	int			rti;
+	Index		depth;
+	Query	   *sub;
+} SystemVarContext;
+
+static AttrNumber
+system_column_resno(Query *sub, Var *var)
+{
+	ListCell   *lc;
+	Var		   *inner;
+
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (tle->resjunk && IsA(tle->expr, Var) && ((Var *) tle->expr)->varattno == var->varattno)
+			return tle->resno;
+	}
+	inner = makeVar(1, var->varattno, var->vartype, var->vartypmod, var->varcollid, 0);
+	sub->targetList = lappend(sub->targetList,
+							  makeTargetEntry((Expr *) inner, list_length(sub->targetList) + 1,
+											  NULL, true));
+	return list_length(sub->targetList);
+}
+
+/* ctid, tableoid and the like now come from the subquery's junk columns. */
+static bool
+remap_system_vars(Node *node, SystemVarContext *cxt)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno == cxt->rti && var->varlevelsup == cxt->depth && var->varattno < 0)
+			var->varattno = system_column_resno(cxt->sub, var);
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		cxt->depth++;
+		result = query_tree_walker((Query *) node, remap_system_vars, cxt, 0);
+		cxt->depth--;
+		return result;
+	}
+	return expression_tree_walker(node, remap_system_vars, cxt);
+}
+
+static void
+mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const TableEntry *table)
+{
+	bool		any;
+	List	   *tlist = masked_tlist(rel, table, 'r', &any);
+	Query	   *sub;
+	RangeTblEntry *inner;
+	RowMarkClause *mark;
+	SystemVarContext cxt;
+
+	if (!any)
+		return;
+
+	sub = rewritten_select(rte, tlist);
+	/* The policies PostgreSQL chose for this reference, not a fresh choice. */
+	inner = linitial_node(RangeTblEntry, sub->rtable);
+	inner->securityQuals = rte->securityQuals;
+	ChangeVarNodes((Node *) inner->securityQuals, rti, 1, 0);
+	mark = get_parse_rowmark(q, rti);
+	if (mark != NULL)
+	{
+		q->rowMarks = list_delete_ptr(q->rowMarks, mark);
+		applyLockingClause(sub, 1, mark->strength, mark->waitPolicy, true);
+	}
+
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = false;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = 0;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+	rte->securityQuals = NIL;
+
+	cxt.rti = rti;
+	cxt.depth = 0;
+	cxt.sub = sub;
+	(void) query_tree_walker(q, remap_system_vars, &cxt, QTW_IGNORE_RT_SUBQUERIES);
+	/* Lateral subqueries may refer to it too. */
+	cxt.depth = 0;
+	{
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *other = lfirst(lc);
+
+			if (other->rtekind == RTE_SUBQUERY && other != rte)
+				(void) remap_system_vars((Node *) other->subquery, &cxt);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The target of a write: masks in place, field checks, presets, validation.
+ * ---------------------------------------------------------------------- */
+
+typedef struct ResultMaskContext
+{
+	int			varno;
+	Index		depth;
+	Relation	rel;
+	ColumnMasks *masks;
+} ResultMaskContext;
+
+static Node *mask_result_vars(Node *node, ResultMaskContext *cxt);
+
+static Expr *
+masked_whole_row(Var *var, ResultMaskContext *cxt)
+{
+	TupleDesc	desc = RelationGetDescr(cxt->rel);
+	RowExpr    *row = makeNode(RowExpr);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Var		   *col;
+
+		if (att->attisdropped)
+		{
+			row->args = lappend(row->args, makeNullConst(INT4OID, -1, InvalidOid));
+			row->colnames = lappend(row->colnames, makeString(pstrdup("")));
+			continue;
+		}
+		col = column_var(att, var->varno);
+		col->varlevelsup = var->varlevelsup;
+		row->args = lappend(row->args, mask_result_vars((Node *) col, cxt));
+		row->colnames = lappend(row->colnames, makeString(pstrdup(NameStr(att->attname))));
+	}
+	row->row_typeid = var->vartype;
+	row->row_format = COERCE_IMPLICIT_CAST;
+	row->location = var->location;
+	return (Expr *) row;
+}
+
+static Node *
+mask_result_vars(Node *node, ResultMaskContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno != cxt->varno || var->varlevelsup != cxt->depth)
+			return node;
+		if (var->varattno > 0 && var->varattno <= cxt->masks->natts &&
+			cxt->masks->masked[var->varattno - 1] != NULL)
+			return (Node *) relocated(cxt->masks->masked[var->varattno - 1], cxt->varno, cxt->depth);
+		if (var->varattno == 0)
+			return (Node *) masked_whole_row(var, cxt);
+		return node;
+	}
+	if (IsA(node, Query))
+	{
+		Node	   *result;
+
+		cxt->depth++;
+		result = (Node *) query_tree_mutator((Query *) node, mask_result_vars, cxt, 0);
+		cxt->depth--;
+		return result;
+	}
+	return expression_tree_mutator(node, mask_result_vars, cxt);
+}
+
+static Oid
+acl_function(const char *name, int nargs, Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString("acl"), makeString((char *) name)),
+						  nargs, argtypes, false);
+}
+
+static Const *
+text_const(const char *value)
+{
+	return makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+					 PointerGetDatum(cstring_to_text(value)), false, false);
+}
+
+static Const *
+regclass_const(Oid relid)
+{
+	return makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid), ObjectIdGetDatum(relid), false, true);
+}
+
+/* acl.<name>(NULL::<type of att>, rel, action, column) */
+static Expr *
+typed_call(const char *name, Form_pg_attribute att, Oid relid, char action)
+{
+	Oid			argtypes[4] = {ANYELEMENTOID, REGCLASSOID, TEXTOID, TEXTOID};
+	List	   *args = list_make4(makeNullConst(att->atttypid, att->atttypmod, att->attcollation),
+								  regclass_const(relid), text_const(action_name(action)),
+								  text_const(NameStr(att->attname)));
+
+	return (Expr *) makeFuncExpr(acl_function(name, 4, argtypes), att->atttypid, args,
+								 att->attcollation, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/* (SELECT expr): evaluated once per execution, as an initplan. */
+static Expr *
+initplan_of(Expr *expr)
+{
+	Query	   *sub = makeNode(Query);
+	SubLink    *link = makeNode(SubLink);
+
+	sub->commandType = CMD_SELECT;
+	sub->querySource = QSRC_ORIGINAL;
+	sub->canSetTag = true;
+	sub->jointree = makeFromExpr(NIL, NULL);
+	sub->targetList = list_make1(makeTargetEntry(expr, 1, pstrdup("value"), false));
+	link->subLinkType = EXPR_SUBLINK;
+	link->subselect = (Node *) sub;
+	link->location = -1;
+	return (Expr *) link;
+}
+
+static bool
+action_has(const TableEntry *table, char action, bool (*test) (const TablePermission *, const char *),
+		   const char *column)
+{
+	for (int i = 0; i < table->npermissions; i++)
+		if (table->permissions[i].action == action && test(&table->permissions[i], column))
+			return true;
+	return false;
+}
+
+static bool
+presets_column(const TablePermission *p, const char *column)
+{
+	JsonbValue	key;
+
+	if (p->presets == NULL)
+		return false;
+	key.type = jbvString;
+	key.val.string.val = (char *) column;
+	key.val.string.len = strlen(column);
+	return findJsonbValueFromContainer(&p->presets->root, JB_FOBJECT, &key) != NULL;
+}
+
+static bool
+validates(const TablePermission *p, const char *column)
+{
+	return p->validation != NULL;
+}
+
+static bool
+presettable(Form_pg_attribute att)
+{
+	return !att->attisdropped && att->attgenerated == '\0' &&
+		att->attidentity != ATTRIBUTE_IDENTITY_ALWAYS;
+}
+
+static TargetEntry *
+tlist_entry(List *tlist, AttrNumber attno)
+{
+	ListCell   *lc;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (!tle->resjunk && tle->resno == attno)
+			return tle;
+	}
+	return NULL;
+}
+
+/* Keeps the target list in attribute order, as the rewriter leaves it. */
+static List *
+tlist_insert(List *tlist, TargetEntry *tle)
+{
+	ListCell   *lc;
+	int			pos = 0;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *other = lfirst(lc);
+
+		if (other->resjunk || other->resno > tle->resno)
+			break;
+		pos++;
+	}
+	return list_insert_nth(tlist, pos, tle);
+}
+
+/*
+ * Presets fill the columns the statement does not write (spec §4.1 step 4,
+ * §4.2 step 4): CASE WHEN (SELECT acl._has_preset(...)) THEN (SELECT
+ * acl._preset(...)) ELSE <what the column gets otherwise> END.  Which user's
+ * presets, and in which policy order, is decided when the statement runs.
+ */
+static List *
+apply_presets(List *tlist, Relation rel, const TableEntry *table, char action,
+			  Bitmapset *written, Index varno, bool *changed)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		TargetEntry *tle;
+		Expr	   *otherwise;
+		Expr	   *has;
+
+		if (!presettable(att) ||
+			bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, written) ||
+			!action_has(table, action, presets_column, NameStr(att->attname)))
+			continue;
+		tle = tlist_entry(tlist, att->attnum);
+		if (tle != NULL)
+			otherwise = tle->expr;
+		else if (action == 'u')
+			otherwise = (Expr *) column_var(att, varno);
+		else
+			otherwise = NULL;
+		has = (Expr *) makeFuncExpr(acl_function("_has_preset", 3, argtypes), BOOLOID,
+									list_make3(regclass_const(RelationGetRelid(rel)),
+											   text_const(action_name(action)),
+											   text_const(NameStr(att->attname))),
+									InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		otherwise = case_when(initplan_of(has), initplan_of(typed_call("_preset", att, RelationGetRelid(rel), action)),
+							  otherwise, att->atttypid, att->atttypmod, att->attcollation);
+		if (tle != NULL)
+			tle->expr = otherwise;
+		else
+			tlist = tlist_insert(tlist, makeTargetEntry(otherwise, att->attnum,
+														pstrdup(NameStr(att->attname)), false));
+		*changed = true;
+	}
+	return tlist;
+}
+
+/*
+ * The update field check that depends on the row (spec §4.2 step 2): each
+ * SET column whose update permissions do not all grant it is written only
+ * where a granting permission's rule matches the old row; elsewhere the
+ * statement fails with 42501 before anything is changed.
+ */
+static void
+check_update_fields(List *tlist, Relation rel, const TableEntry *table, Index varno, bool *changed)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *conditions = NIL;
+	List	   *columns = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Form_pg_attribute att;
+		Expr	   *cond;
+
+		if (tle->resjunk || tle->resno <= 0 || tle->resno > desc->natts)
+			continue;
+		att = TupleDescAttr(desc, tle->resno - 1);
+		cond = column_condition(rel, table, 'u', NameStr(att->attname));
+		if (cond == NULL)
+			continue;
+		conditions = lappend(conditions, makeTargetEntry(cond, list_length(conditions) + 1, NULL, false));
+		columns = lappend(columns, tle);
+	}
+	if (conditions == NIL)
+		return;
+	conditions = rewritten_select(plain_rte(rel), conditions)->targetList;
+	forboth(lc, conditions, lc2, columns)
+	{
+		TargetEntry *cond = lfirst(lc);
+		TargetEntry *tle = lfirst(lc2);
+		Form_pg_attribute att = TupleDescAttr(desc, tle->resno - 1);
+
+		tle->expr = case_when(relocated(cond->expr, varno, 0), tle->expr,
+							  typed_call("_denied_field", att, RelationGetRelid(rel), 'u'),
+							  att->atttypid, att->atttypmod, att->attcollation);
+	}
+	*changed = true;
+}
+
+static Expr *
+jsonb_object_of(List *columns, Relation rel, Index varno)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *args = NIL;
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, lfirst_int(lc) - 1);
+
+		args = lappend(args, text_const(NameStr(att->attname)));
+		args = lappend(args, column_var(att, varno));
+	}
+	if (args == NIL)
+		return (Expr *) makeFuncExpr(F_JSONB_BUILD_OBJECT_, JSONBOID, NIL, InvalidOid, InvalidOid,
+									 COERCE_EXPLICIT_CALL);
+	return (Expr *) makeFuncExpr(F_JSONB_BUILD_OBJECT_ANY, JSONBOID, args, InvalidOid, InvalidOid,
+								 COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * Validation (spec §5) runs on the new row as a check option, after BEFORE
+ * triggers, on the columns the statement wrote plus those a preset may
+ * have filled: acl._validate(rel, action, written, presettable).
+ */
+static void
+add_validation(Query *q, Relation rel, const TableEntry *table, char action,
+			   Bitmapset *written, WCOKind kind)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *written_cols = NIL;
+	List	   *preset_cols = NIL;
+	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, JSONBOID, JSONBOID};
+	WithCheckOption *wco;
+
+	if (!action_has(table, action, validates, NULL))
+		return;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, written))
+			written_cols = lappend_int(written_cols, att->attnum);
+		else if (presettable(att) && action_has(table, action, presets_column, NameStr(att->attname)))
+			preset_cols = lappend_int(preset_cols, att->attnum);
+	}
+	wco = makeNode(WithCheckOption);
+	wco->kind = kind;
+	wco->relname = pstrdup(RelationGetRelationName(rel));
+	wco->polname = pstrdup("acl validation");
+	wco->qual = (Node *) makeFuncExpr(acl_function("_validate", 4, argtypes), BOOLOID,
+									  list_make4(regclass_const(RelationGetRelid(rel)),
+												 text_const(action_name(action)),
+												 jsonb_object_of(written_cols, rel, q->resultRelation),
+												 jsonb_object_of(preset_cols, rel, q->resultRelation)),
+									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	wco->cascaded = false;
+	q->withCheckOptions = lappend(q->withCheckOptions, wco);
+}
+
+static Bitmapset *
+tlist_columns(List *tlist)
+{
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (!tle->resjunk)
+			cols = bms_add_member(cols, tle->resno - FirstLowInvalidHeapAttributeNumber);
+	}
+	return cols;
+}
+
+static void
+enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableEntry *table)
+{
+	ColumnMasks masks = column_masks(rel, table, 'r');
+	bool		changed = masks.any;
+
+	if (masks.any)
+	{
+		ResultMaskContext cxt = {q->resultRelation, 0, rel, &masks};
+
+		if (q->commandType != CMD_INSERT)
+			q->targetList = (List *) mask_result_vars((Node *) q->targetList, &cxt);
+		q->returningList = (List *) mask_result_vars((Node *) q->returningList, &cxt);
+		q->jointree = (FromExpr *) mask_result_vars((Node *) q->jointree, &cxt);
+		q->mergeActionList = (List *) mask_result_vars((Node *) q->mergeActionList, &cxt);
+		if (q->onConflict != NULL)
+		{
+			q->onConflict->onConflictSet = (List *) mask_result_vars((Node *) q->onConflict->onConflictSet, &cxt);
+			q->onConflict->onConflictWhere = mask_result_vars(q->onConflict->onConflictWhere, &cxt);
+		}
+	}
+
+	switch (q->commandType)
+	{
+		case CMD_INSERT:
+			q->targetList = apply_presets(q->targetList, rel, table, 'c', rte->insertedCols,
+										  q->resultRelation, &changed);
+			add_validation(q, rel, table, 'c', rte->insertedCols, WCO_RLS_INSERT_CHECK);
+			if (q->onConflict != NULL && q->onConflict->action == ONCONFLICT_UPDATE)
+			{
+				Bitmapset  *set = tlist_columns(q->onConflict->onConflictSet);
+
+				check_update_fields(q->onConflict->onConflictSet, rel, table, q->resultRelation, &changed);
+				q->onConflict->onConflictSet = apply_presets(q->onConflict->onConflictSet, rel, table, 'u',
+															 set, q->resultRelation, &changed);
+				add_validation(q, rel, table, 'u', set, WCO_RLS_UPDATE_CHECK);
+			}
+			break;
+		case CMD_UPDATE:
+			check_update_fields(q->targetList, rel, table, q->resultRelation, &changed);
+			q->targetList = apply_presets(q->targetList, rel, table, 'u', rte->updatedCols,
+										  q->resultRelation, &changed);
+			add_validation(q, rel, table, 'u', rte->updatedCols, WCO_RLS_UPDATE_CHECK);
+			break;
+		case CMD_MERGE:
+			{
+				ListCell   *lc;
+
+				/* Presets and validation of MERGE actions are not built: refuse rather than skip. */
+				for (int i = 0; i < table->npermissions; i++)
+					if ((table->permissions[i].action == 'c' || table->permissions[i].action == 'u') &&
+						(table->permissions[i].presets || table->permissions[i].validation))
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("MERGE into table \"%s\" is not supported by acl",
+										RelationGetRelationName(rel)),
+								 errdetail("Permission " INT64_FORMAT " on the table has presets or validation, which acl applies only to INSERT and UPDATE.",
+										   table->permissions[i].id),
+								 errhint("Use INSERT ... ON CONFLICT or separate INSERT and UPDATE statements.")));
+				foreach(lc, q->mergeActionList)
+				{
+					MergeAction *action = lfirst(lc);
+
+					if (action->commandType == CMD_UPDATE)
+						check_update_fields(action->targetList, rel, table, q->resultRelation, &changed);
+				}
+			}
+			break;
+		default:
+			break;
+	}
+	if (changed)
+		q->hasSubLinks = true;
+}
+
+/* ------------------------------------------------------------------------
+ * The walk over a query and everything nested in it.
+ * ---------------------------------------------------------------------- */
+
+static void enforce_query(Query *q, PlannerInfo *root);
+
+static bool
+enforce_sublinks(Node *node, PlannerInfo *root)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+		enforce_query(castNode(Query, ((SubLink *) node)->subselect), root);
+	return expression_tree_walker(node, enforce_sublinks, root);
+}
+
+/*
+ * The planner would inline a SQL set-returning function's body after this
+ * hook has run, out of its reach; so inline it here, as the planner does
+ * (preprocess_function_rtes), and mask the body like any subquery.  The
+ * plan's dependency on the function is carried over by acl_planner.
+ */
+static bool
+inline_function_rte(RangeTblEntry *rte, PlannerInfo *root)
+{
+	Query	   *body;
+
+	rte->functions = (List *) eval_const_expressions(NULL, (Node *) rte->functions);
+	body = inline_set_returning_function(root, rte);
+	if (body == NULL)
+		return false;
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = body;
+	rte->security_barrier = false;
+	rte->functions = NIL;
+	rte->funcordinality = false;
+	enforce_query(body, root);
+	return true;
+}
+
+/* Whether row security applies to this reference; the rewriter asked the same. */
+static bool
+row_security_applies(RangeTblEntry *rte)
+{
+	return check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED;
+}
+
+static void
+enforce_query(Query *q, PlannerInfo *root)
+{
+	ListCell   *lc;
+	Index		rti = 0;
+
+	check_stack_depth();
+	foreach(lc, q->cteList)
+		enforce_query(castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery), root);
+
+	/*
+	 * Expressions the query itself wrote; not the check options and security
+	 * quals the rewriter added, which are policies and read what they must.
+	 */
+	(void) enforce_sublinks((Node *) q->targetList, root);
+	(void) enforce_sublinks((Node *) q->returningList, root);
+	(void) enforce_sublinks((Node *) q->jointree, root);
+	(void) enforce_sublinks(q->havingQual, root);
+	(void) enforce_sublinks(q->limitOffset, root);
+	(void) enforce_sublinks(q->limitCount, root);
+	(void) enforce_sublinks((Node *) q->onConflict, root);
+	(void) enforce_sublinks((Node *) q->mergeActionList, root);
+	(void) enforce_sublinks((Node *) q->windowClause, root);
+
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		Relation	rel;
+
+		rti++;
+		switch (rte->rtekind)
+		{
+			case RTE_SUBQUERY:
+				enforce_query(rte->subquery, root);
+				continue;
+			case RTE_FUNCTION:
+				if (!inline_function_rte(rte, root))
+					(void) enforce_sublinks((Node *) rte->functions, root);
+				continue;
+			case RTE_VALUES:
+				(void) enforce_sublinks((Node *) rte->values_lists, root);
+				continue;
+			case RTE_TABLEFUNC:
+				(void) enforce_sublinks((Node *) rte->tablefunc, root);
+				continue;
+			case RTE_RELATION:
+				break;
+			default:
+				continue;
+		}
+		if (q->onConflict != NULL && rti == (Index) q->onConflict->exclRelIndex)
+			continue;			/* EXCLUDED: the statement's own values */
+		/* Locked by the parser; on error, the resource owner lets it go. */
+		rel = RelationIdGetRelation(rte->relid);
+		if (!RelationIsValid(rel))
+			elog(ERROR, "could not open relation with OID %u", rte->relid);
+		if (relation_is_managed(rel) && row_security_applies(rte))
+		{
+			const TableEntry *table = table_permissions(rte->relid);
+
+			if (rti == (Index) q->resultRelation)
+				enforce_result_relation(q, rte, rel, table);
+			else
+				mask_relation(q, rti, rte, rel, table);
+		}
+		RelationClose(rel);
+	}
+}
+
+static PlannedStmt *
+acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	PlannerGlobal *glob = makeNode(PlannerGlobal);
+	PlannerInfo *root = makeNode(PlannerInfo);
+	PlannedStmt *result;
+
+	/* Only what inline_set_returning_function records: its dependencies. */
+	root->glob = glob;
+	root->query_level = 1;
+	root->planner_cxt = CurrentMemoryContext;
+	if (parse->commandType != CMD_UTILITY)
+		enforce_query(parse, root);
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	result->invalItems = list_concat(result->invalItems, glob->invalItems);
+	result->dependsOnRole |= glob->dependsOnRole;
+	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Row-independent checks, at the start of every execution.
+ * ---------------------------------------------------------------------- */
+
+static void
+deny_action(Relation rel, char action, const AclAccess *access)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s rows of table \"%s\"", action_name(action),
+					RelationGetRelationName(rel)),
+			 errdetail("No %s permission on table \"%s\" belongs to a policy of %s.",
+					   action_name(action), RelationGetRelationName(rel), principal_text(access)),
+			 errhint("Add a row to acl.permissions with collection '%s' and action '%s' for one of these policies.",
+					 RelationGetRelationName(rel), action_name(action))));
+}
+
+/* The written columns must all be in the union of the held permissions' fields. */
+static void
+check_columns(Relation rel, const TableEntry *table, char action, Bitmapset *columns,
+			  const AclAccess *access)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData denied;
+	int			col = -1;
+	int			ndenied = 0;
+
+	initStringInfo(&denied);
+	while ((col = bms_next_member(columns, col)) >= 0)
+	{
+		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+		const char *name;
+		bool		granted = false;
+
+		if (attno <= 0 || attno > desc->natts)
+			continue;
+		name = NameStr(TupleDescAttr(desc, attno - 1)->attname);
+		for (int i = 0; i < table->npermissions && !granted; i++)
+			granted = table->permissions[i].action == action &&
+				acl_access_holds(access, &table->permissions[i].policy) &&
+				grants_column(&table->permissions[i], name);
+		if (!granted)
+			appendStringInfo(&denied, "%s\"%s\"", ndenied++ ? ", " : "", name);
+	}
+	if (ndenied > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s column%s %s of table \"%s\"",
+						action == 'c' ? "write" : "update", ndenied > 1 ? "s" : "", denied.data,
+						RelationGetRelationName(rel)),
+				 errdetail("The %s permissions of %s on this table, %s, do not list %s in their fields.",
+						   action_name(action), principal_name(access),
+						   held_permissions_text(table, action, access), ndenied > 1 ? "them" : "it"),
+				 errhint("Leave the column%s out of the statement, or add %s to the fields of one of these %s permissions.",
+						 ndenied > 1 ? "s" : "", ndenied > 1 ? "them" : "it", action_name(action))));
+}
+
+static bool
+holds_action(const TableEntry *table, char action, const AclAccess *access)
+{
+	for (int i = 0; i < table->npermissions; i++)
+		if (table->permissions[i].action == action &&
+			acl_access_holds(access, &table->permissions[i].policy))
+			return true;
+	return false;
+}
+
+static bool
+acl_check_perms(List *rangeTable, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	if (prev_check_perms_hook && !prev_check_perms_hook(rangeTable, ereport_on_violation))
+		return false;
+	foreach(lc, rangeTable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		bool		writes;
+		Relation	rel;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		writes = (rte->requiredPerms & (ACL_INSERT | ACL_DELETE)) ||
+			!bms_is_empty(rte->updatedCols);
+		if (!writes)
+			continue;
+		rel = RelationIdGetRelation(rte->relid);
+		if (!RelationIsValid(rel))
+			continue;
+		if (relation_is_managed(rel) && row_security_applies(rte))
+		{
+			const AclAccess *access;
+			const TableEntry *table;
+
+			acl_require_preloaded();
+			access = acl_current_access();
+			table = table_permissions(rte->relid);
+			if (!access->admin)
+			{
+				if ((rte->requiredPerms & ACL_INSERT) && !holds_action(table, 'c', access))
+					deny_action(rel, 'c', access);
+				if (!bms_is_empty(rte->updatedCols) && !holds_action(table, 'u', access))
+					deny_action(rel, 'u', access);
+				if ((rte->requiredPerms & ACL_DELETE) && !holds_action(table, 'd', access))
+					deny_action(rel, 'd', access);
+				if (rte->requiredPerms & ACL_INSERT)
+					check_columns(rel, table, 'c', rte->insertedCols, access);
+				check_columns(rel, table, 'u', rte->updatedCols, access);
+			}
+		}
+		RelationClose(rel);
+	}
+	return true;
+}
+
+void
+acl_enforce_init(void)
+{
+	/*
+	 * Loaded by shared_preload_libraries in the postmaster, or by
+	 * session_preload_libraries before the first transaction, or by a
+	 * parallel worker for a leader that had it: early enough.
+	 */
+	acl_preloaded = process_shared_preload_libraries_in_progress ||
+		!IsTransactionState() || IsParallelWorker();
+	prev_planner_hook = planner_hook;
+	planner_hook = acl_planner;
+	prev_check_perms_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = acl_check_perms;
+}
+
+/* ------------------------------------------------------------------------
+ * Run-time helpers the planner hook inserts.
+ * ---------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(acl_denied_field);
+
+/* acl._denied_field(NULL::type, rel, action, column): always raises 42501. */
+Datum
+acl_denied_field(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(1);
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *column = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	const AclAccess *access = acl_current_access();
+	const TableEntry *table = table_permissions(relid);
+	StringInfoData granting;
+	int			n = 0;
+
+	initStringInfo(&granting);
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+
+		if (p->action == action_letter(action) && acl_access_holds(access, &p->policy) &&
+			grants_column(p, column))
+			appendStringInfo(&granting, "%s" INT64_FORMAT, n++ ? ", " : "", p->id);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s column \"%s\" of table \"%s\" on this row",
+					action, column, get_rel_name(relid)),
+			 errdetail("The rules of the %s permissions of %s that list \"%s\" (%s) do not match the row.",
+					   action, principal_name(access), column, n ? granting.data : "none"),
+			 errhint("Narrow the WHERE clause to rows such a permission matches, or leave \"%s\" out of the SET list.",
+					 column)));
+	PG_RETURN_NULL();
+}
+
+/*
+ * The presets of the current end user for (rel, action), merged in policy
+ * priority order (later wins, spec §3.2) with variables resolved; kept for
+ * the statement, since every preset column asks.
+ */
+static struct
+{
+	Oid			relid;
+	char		action;
+	pg_uuid_t	user;
+	bool		anonymous;
+	uint32		lxid;
+	TimestampTz statement_start;
+	uint64		generation;
+	AclJson    *merged;
+}			preset_memo;
+static MemoryContext preset_context = NULL;
+
+static AclJson *
+merged_presets(Oid relid, char action)
+{
+	const AclAccess *access = acl_current_access();
+	const TableEntry *table;
+	AclJson    *merged;
+	MemoryContext old;
+
+	if (preset_memo.merged != NULL && preset_memo.relid == relid && preset_memo.action == action &&
+		preset_memo.anonymous == access->anonymous && acl_uuid_equal(&preset_memo.user, &access->user_id) &&
+		preset_memo.lxid == MyProc->lxid &&
+		preset_memo.statement_start == GetCurrentStatementStartTimestamp() &&
+		preset_memo.generation == acl_catalog_generation)
+		return preset_memo.merged;
+
+	if (preset_context == NULL)
+		preset_context = AllocSetContextCreate(TopMemoryContext, "acl presets", ALLOCSET_SMALL_SIZES);
+	preset_memo.merged = NULL;
+	MemoryContextReset(preset_context);
+	table = table_permissions(relid);
+	old = MemoryContextSwitchTo(preset_context);
+	merged = acl_json_new(ACL_JSON_OBJECT, NULL);
+	/* Administrators skip permission rows, presets included (spec §2.5). */
+	if (!access->admin)
+	{
+		for (int pol = 0; pol < access->npolicies; pol++)
+			for (int i = 0; i < table->npermissions; i++)
+			{
+				const TablePermission *p = &table->permissions[i];
+				AclJson    *presets;
+
+				if (p->action != action || p->presets == NULL ||
+					!acl_uuid_equal(&p->policy, &access->policies[pol]))
+					continue;
+				presets = acl_json_from_jsonb(p->presets);
+				for (int k = 0; k < presets->count; k++)
+					acl_json_object_set(merged, presets->keys[k], presets->items[k]);
+			}
+	}
+	merged = acl_resolve_dynamic(merged, "presets");
+	MemoryContextSwitchTo(old);
+	preset_memo.relid = relid;
+	preset_memo.action = action;
+	preset_memo.user = access->user_id;
+	preset_memo.anonymous = access->anonymous;
+	preset_memo.lxid = MyProc->lxid;
+	preset_memo.statement_start = GetCurrentStatementStartTimestamp();
+	preset_memo.generation = acl_catalog_generation;
+	preset_memo.merged = merged;
+	return merged;
+}
+
+static AclJson *
+preset_for(Oid relid, const char *action, const char *column)
+{
+	AclJson    *merged = merged_presets(relid, action_letter(action));
+
+	for (int k = 0; k < merged->count; k++)
+		if (strcmp(merged->keys[k], column) == 0)
+			return merged->items[k];
+	return NULL;
+}
+
+PG_FUNCTION_INFO_V1(acl_has_preset);
+
+/* acl._has_preset(rel, action, column) */
+Datum
+acl_has_preset(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(preset_for(PG_GETARG_OID(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							  text_to_cstring(PG_GETARG_TEXT_PP(2))) != NULL);
+}
+
+/* A JSON value as the text a type's input function reads. */
+static char *
+preset_text(AclJson *value, Oid type, const char *column)
+{
+	Oid			element = get_element_type(type);
+	StringInfoData out;
+
+	if (value->kind == ACL_JSON_NULL)
+		return NULL;
+	if (type == JSONOID || type == JSONBOID || value->kind == ACL_JSON_OBJECT ||
+		(value->kind == ACL_JSON_ARRAY && !OidIsValid(element)))
+	{
+		if (type != JSONOID && type != JSONBOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("preset for column \"%s\" is JSON, but the column is of type %s",
+							column, format_type_be(type)),
+					 errhint("Change the preset in acl.permissions to a value of the column's type.")));
+		initStringInfo(&out);
+		acl_json_append(&out, value);
+		return out.data;
+	}
+	if (value->kind != ACL_JSON_ARRAY)
+		return pstrdup(value->text);
+	/* An array literal whose elements are the JSON array's scalars. */
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '{');
+	for (int i = 0; i < value->count; i++)
+	{
+		AclJson    *item = value->items[i];
+
+		if (i > 0)
+			appendStringInfoChar(&out, ',');
+		if (item->kind == ACL_JSON_NULL)
+		{
+			appendStringInfoString(&out, "NULL");
+			continue;
+		}
+		if (item->kind == ACL_JSON_ARRAY || item->kind == ACL_JSON_OBJECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("preset for column \"%s\" nests arrays or objects", column),
+					 errhint("Array presets hold scalars.")));
+		appendStringInfoChar(&out, '"');
+		for (const char *c = item->text; *c; c++)
+		{
+			if (*c == '"' || *c == '\\')
+				appendStringInfoChar(&out, '\\');
+			appendStringInfoChar(&out, *c);
+		}
+		appendStringInfoChar(&out, '"');
+	}
+	appendStringInfoChar(&out, '}');
+	return out.data;
+}
+
+PG_FUNCTION_INFO_V1(acl_preset);
+
+/* acl._preset(NULL::type, rel, action, column): the preset, as the column's type. */
+Datum
+acl_preset(PG_FUNCTION_ARGS)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+	int32		typmod = -1;
+	char	   *column = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	AclJson    *value = preset_for(PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)), column);
+	char	   *text;
+	Oid			input;
+	Oid			ioparam;
+
+	if (!OidIsValid(type) || value == NULL)
+		PG_RETURN_NULL();
+	if (expr != NULL && IsA(expr, FuncExpr))
+		typmod = exprTypmod(linitial(((FuncExpr *) expr)->args));
+	text = preset_text(value, type, column);
+	if (text == NULL)
+		PG_RETURN_NULL();
+	getTypeInputInfo(type, &input, &ioparam);
+	PG_RETURN_DATUM(OidInputFunctionCall(input, text, ioparam, typmod));
+}
+
+PG_FUNCTION_INFO_V1(acl_validate_write);
+
+/*
+ * acl._validate(rel, action, written, presettable): the AND of the
+ * validation rules of the current user's permissions for (rel, action)
+ * over the written columns and the preset ones (spec §4.1 step 5); true, or
+ * 23514 listing every failure.
+ */
+Datum
+acl_validate_write(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char		action = action_letter(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	AclJson    *payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(2));
+	AclJson    *presettable = acl_json_from_jsonb(PG_GETARG_JSONB_P(3));
+	const AclAccess *access = acl_current_access();
+	const TableEntry *table;
+	AclJson    *merged;
+
+	if (access->admin)
+		PG_RETURN_BOOL(true);
+	table = table_permissions(relid);
+	merged = merged_presets(relid, action);
+	for (int k = 0; k < presettable->count; k++)
+		for (int m = 0; m < merged->count; m++)
+			if (strcmp(presettable->keys[k], merged->keys[m]) == 0)
+				acl_json_object_set(payload, presettable->keys[k], presettable->items[k]);
+
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+
+		if (p->action == action && p->validation != NULL && acl_access_holds(access, &p->policy))
+			acl_check_validation_for(p->validation, payload, get_rel_name(relid),
+									 psprintf(INT64_FORMAT, p->id));
+	}
+	PG_RETURN_BOOL(true);
+}
