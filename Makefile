@@ -14,8 +14,8 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files in sql/ + expected/; isolation specs in test/specs with
 # their expected output in test/expected.
-REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks writes
-ISOLATION      = cache_invalidation
+REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks writes adversarial
+ISOLATION      = cache_invalidation enforce_concurrency
 ISOLATION_OPTS = --inputdir=test
 
 EXTRA_CLEAN = results regression.diffs regression.out output_iso

@@ -510,25 +510,38 @@ masked_tlist(Relation rel, const TableEntry *table, char action, bool *any)
 	return tlist;
 }
 
+/* The masked columns of a rewritten mask query's target list. */
 static ColumnMasks
-column_masks(Relation rel, const TableEntry *table, char action)
+masks_of(List *tlist, int natts)
 {
 	ColumnMasks masks;
-	List	   *tlist = masked_tlist(rel, table, action, &masks.any);
 	ListCell   *lc;
 
-	masks.natts = RelationGetDescr(rel)->natts;
-	masks.masked = palloc0(sizeof(Expr *) * Max(masks.natts, 1));
-	if (!masks.any)
-		return masks;
-	foreach(lc, rewritten_select(plain_rte(rel), tlist)->targetList)
+	masks.natts = natts;
+	masks.any = false;
+	masks.masked = palloc0(sizeof(Expr *) * Max(natts, 1));
+	foreach(lc, tlist)
 	{
 		TargetEntry *tle = lfirst(lc);
 
-		if (IsA(tle->expr, CaseExpr))
+		if (!tle->resjunk && tle->resno <= natts && IsA(tle->expr, CaseExpr))
+		{
 			masks.masked[tle->resno - 1] = tle->expr;
+			masks.any = true;
+		}
 	}
 	return masks;
+}
+
+static ColumnMasks
+column_masks(Relation rel, const TableEntry *table, char action)
+{
+	bool		any;
+	List	   *tlist = masked_tlist(rel, table, action, &any);
+
+	if (!any)
+		return masks_of(NIL, RelationGetDescr(rel)->natts);
+	return masks_of(rewritten_select(plain_rte(rel), tlist)->targetList, RelationGetDescr(rel)->natts);
 }
 
 /* An expression of varno 1 moved to varno `varno`, `depth` query levels down. */
@@ -546,6 +559,17 @@ relocated(Expr *expr, Index varno, int depth)
 /* ------------------------------------------------------------------------
  * A managed table read by a query becomes a masked subquery.
  * ---------------------------------------------------------------------- */
+
+/* Column references of one table, replaced by their masked values. */
+typedef struct ResultMaskContext
+{
+	int			varno;
+	Index		depth;
+	Relation	rel;
+	ColumnMasks *masks;
+} ResultMaskContext;
+
+static Node *mask_result_vars(Node *node, ResultMaskContext *cxt);
 
 typedef struct SystemVarContext
 {
@@ -600,17 +624,197 @@ remap_system_vars(Node *node, SystemVarContext *cxt)
 	return expression_tree_walker(node, remap_system_vars, cxt);
 }
 
+/* Whether anything in the query refers to a system column of this reference. */
+static bool
+uses_system_columns(Node *node, SystemVarContext *cxt)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == cxt->rti && ((Var *) node)->varlevelsup == cxt->depth &&
+			((Var *) node)->varattno < 0;
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		cxt->depth++;
+		result = query_tree_walker((Query *) node, uses_system_columns, cxt, 0);
+		cxt->depth--;
+		return result;
+	}
+	return expression_tree_walker(node, uses_system_columns, cxt);
+}
+
+#define ACL_MAX_ARMS 16
+
+/*
+ * The arms of the reference's permissive policies (acl_admin and one per
+ * permission, each "gate AND rule"), when reading it as a UNION ALL of one
+ * branch per arm is possible; NIL otherwise.
+ *
+ * PostgreSQL ORs permissive policies into one expression whose gates are
+ * only known when the plan runs, so one arm no index serves (acl_admin, or
+ * another role's unindexed rule) makes every reader scan the whole table.
+ * As branches, each arm is planned on its own, with its gate as a one-time
+ * filter: a branch the end user's policies do not open is never executed,
+ * and the open ones use their indexes.
+ */
+static List *
+policy_arms(Query *q, Index rti, RangeTblEntry *rte, int npolicy)
+{
+	Expr	   *permissive;
+	SystemVarContext cxt = {(int) rti, 0, NULL};
+
+	if (npolicy < 1 || npolicy != list_length(rte->securityQuals) || rte->tablesample != NULL ||
+		get_parse_rowmark(q, rti) != NULL)
+		return NIL;
+	permissive = list_nth(rte->securityQuals, npolicy - 1);
+	if (!is_orclause(permissive) || list_length(((BoolExpr *) permissive)->args) > ACL_MAX_ARMS)
+		return NIL;
+	if (query_tree_walker(q, uses_system_columns, &cxt, 0))
+		return NIL;
+	return ((BoolExpr *) permissive)->args;
+}
+
+/*
+ * Branch i reads the rows of arm i that no earlier arm matched, so each row
+ * comes once.  Its conjuncts without column references (the gates) go to
+ * the branch's WHERE, where the planner makes them a one-time filter that
+ * skips the whole branch; the rest stay security quals, ahead of anything
+ * the caller's query adds.
+ */
 static void
-mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const TableEntry *table)
+arm_branch(Query *branch, List *restrictive, List *arms, int i)
+{
+	RangeTblEntry *table = linitial_node(RangeTblEntry, branch->rtable);
+	List	   *conjuncts = NIL;
+	List	   *gates = NIL;
+	List	   *per_row = NIL;
+	Expr	   *arm = list_nth(arms, i);
+	ListCell   *lc;
+
+	conjuncts = is_andclause(arm) ? list_copy(((BoolExpr *) arm)->args) : list_make1(arm);
+	for (int j = 0; j < i; j++)
+	{
+		BooleanTest *not_true = makeNode(BooleanTest);
+
+		not_true->arg = list_nth(arms, j);
+		not_true->booltesttype = IS_NOT_TRUE;
+		not_true->location = -1;
+		conjuncts = lappend(conjuncts, not_true);
+	}
+	foreach(lc, conjuncts)
+	{
+		Node	   *c = copyObject(lfirst(lc));
+
+		if (contain_vars_of_level(c, 0) || contain_volatile_functions(c))
+			per_row = lappend(per_row, c);
+		else
+			gates = lappend(gates, c);
+	}
+	table->securityQuals = copyObject(restrictive);
+	if (per_row != NIL)
+		table->securityQuals = lappend(table->securityQuals, make_ands_explicit(per_row));
+	branch->jointree->quals = gates ? (Node *) make_ands_explicit(gates) : NULL;
+	branch->hasSubLinks = true;
+}
+
+/* Pseudo-constant arms (acl_admin's gate) first: their exclusions cost nothing per row. */
+static List *
+arms_in_order(List *arms)
+{
+	List	   *constant = NIL;
+	List	   *per_row = NIL;
+	ListCell   *lc;
+
+	foreach(lc, arms)
+	{
+		if (contain_vars_of_level(lfirst(lc), 0))
+			per_row = lappend(per_row, lfirst(lc));
+		else
+			constant = lappend(constant, lfirst(lc));
+	}
+	return list_concat(constant, per_row);
+}
+
+/* SELECT * FROM branch_1 UNION ALL SELECT * FROM branch_2 ..., over copies of leaf. */
+static Query *
+union_of_arms(Query *leaf, List *restrictive, List *arms)
+{
+	Query	   *u = makeNode(Query);
+	Node	   *setop = NULL;
+	List	   *colnames = NIL;
+	List	   *types = NIL;
+	List	   *typmods = NIL;
+	List	   *collations = NIL;
+	ListCell   *lc;
+
+	u->commandType = CMD_SELECT;
+	u->querySource = QSRC_ORIGINAL;
+	u->canSetTag = true;
+	u->jointree = makeFromExpr(NIL, NULL);
+	foreach(lc, leaf->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Var		   *var = makeVar(1, tle->resno, exprType((Node *) tle->expr),
+								  exprTypmod((Node *) tle->expr), exprCollation((Node *) tle->expr), 0);
+
+		u->targetList = lappend(u->targetList, makeTargetEntry((Expr *) var, tle->resno,
+															   tle->resname ? pstrdup(tle->resname) : NULL,
+															   false));
+		colnames = lappend(colnames, makeString(pstrdup(tle->resname ? tle->resname : "")));
+		types = lappend_oid(types, var->vartype);
+		typmods = lappend_int(typmods, var->vartypmod);
+		collations = lappend_oid(collations, var->varcollid);
+	}
+	for (int i = 0; i < list_length(arms); i++)
+	{
+		Query	   *branch = copyObject(leaf);
+		RangeTblEntry *member = makeNode(RangeTblEntry);
+		RangeTblRef *ref = makeNode(RangeTblRef);
+
+		arm_branch(branch, restrictive, arms, i);
+		member->rtekind = RTE_SUBQUERY;
+		member->subquery = branch;
+		member->eref = makeAlias("acl_arm", colnames);
+		member->inFromCl = true;
+		u->rtable = lappend(u->rtable, member);
+		ref->rtindex = i + 1;
+		if (setop == NULL)
+			setop = (Node *) ref;
+		else
+		{
+			SetOperationStmt *op = makeNode(SetOperationStmt);
+
+			op->op = SETOP_UNION;
+			op->all = true;
+			op->larg = setop;
+			op->rarg = (Node *) ref;
+			op->colTypes = types;
+			op->colTypmods = typmods;
+			op->colCollations = collations;
+			setop = (Node *) op;
+		}
+	}
+	u->setOperations = setop;
+	u->hasSubLinks = true;
+	u->hasRowSecurity = true;
+	return u;
+}
+
+static void
+mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const TableEntry *table,
+			  int npolicy)
 {
 	bool		any;
 	List	   *tlist = masked_tlist(rel, table, 'r', &any);
+	List	   *arms = policy_arms(q, rti, rte, npolicy);
 	Query	   *sub;
 	RangeTblEntry *inner;
 	RowMarkClause *mark;
 	SystemVarContext cxt;
 
-	if (!any)
+	if (!any && arms == NIL)
 		return;
 
 	sub = rewritten_select(rte, tlist);
@@ -618,11 +822,27 @@ mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const Table
 	inner = linitial_node(RangeTblEntry, sub->rtable);
 	inner->securityQuals = rte->securityQuals;
 	ChangeVarNodes((Node *) inner->securityQuals, rti, 1, 0);
+	if (list_length(inner->securityQuals) > npolicy)
+	{
+		ColumnMasks masks = masks_of(sub->targetList, RelationGetDescr(rel)->natts);
+		ResultMaskContext cxt = {1, 0, rel, &masks};
+
+		for (int i = npolicy; i < list_length(inner->securityQuals); i++)
+			list_nth_cell(inner->securityQuals, i)->ptr_value =
+				mask_result_vars(list_nth(inner->securityQuals, i), &cxt);
+	}
 	mark = get_parse_rowmark(q, rti);
 	if (mark != NULL)
 	{
 		q->rowMarks = list_delete_ptr(q->rowMarks, mark);
 		applyLockingClause(sub, 1, mark->strength, mark->waitPolicy, true);
+	}
+	if (arms != NIL)
+	{
+		List	   *quals = inner->securityQuals;
+
+		arms = arms_in_order(((BoolExpr *) llast(quals))->args);
+		sub = union_of_arms(sub, list_truncate(list_copy(quals), list_length(quals) - 1), arms);
 	}
 
 	rte->rtekind = RTE_SUBQUERY;
@@ -664,15 +884,6 @@ mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const Table
  * The target of a write: masks in place, field checks, presets, validation.
  * ---------------------------------------------------------------------- */
 
-typedef struct ResultMaskContext
-{
-	int			varno;
-	Index		depth;
-	Relation	rel;
-	ColumnMasks *masks;
-} ResultMaskContext;
-
-static Node *mask_result_vars(Node *node, ResultMaskContext *cxt);
 
 static Expr *
 masked_whole_row(Var *var, ResultMaskContext *cxt)
@@ -1026,7 +1237,8 @@ tlist_columns(List *tlist)
 }
 
 static void
-enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableEntry *table)
+enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableEntry *table,
+						int npolicy)
 {
 	ColumnMasks masks = column_masks(rel, table, 'r');
 	bool		changed = masks.any;
@@ -1044,6 +1256,21 @@ enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableE
 		{
 			q->onConflict->onConflictSet = (List *) mask_result_vars((Node *) q->onConflict->onConflictSet, &cxt);
 			q->onConflict->onConflictWhere = mask_result_vars(q->onConflict->onConflictWhere, &cxt);
+		}
+		/* Quals and check options of views written through. */
+		for (int i = npolicy; i < list_length(rte->securityQuals); i++)
+			list_nth_cell(rte->securityQuals, i)->ptr_value =
+				mask_result_vars(list_nth(rte->securityQuals, i), &cxt);
+		{
+			ListCell   *lc;
+
+			foreach(lc, q->withCheckOptions)
+			{
+				WithCheckOption *wco = lfirst(lc);
+
+				if (wco->kind == WCO_VIEW_CHECK)
+					wco->qual = mask_result_vars(wco->qual, &cxt);
+			}
 		}
 	}
 
@@ -1106,6 +1333,25 @@ enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableE
 
 static void enforce_query(Query *q, PlannerInfo *root);
 
+/*
+ * How many of a reference's security quals are its table's row-level
+ * security policies, which the rewriter puts first.  The rest come from
+ * security-barrier views written through: the caller's expressions, which
+ * must see masks like any other part of the query.
+ */
+static int
+policy_qual_count(Query *q, RangeTblEntry *rte, Index rti)
+{
+	List	   *quals = NIL;
+	List	   *check_options = NIL;
+	bool		has_row_security = false;
+	bool		has_sublinks = false;
+
+	get_row_security_policies(q, rte, rti, &quals, &check_options, &has_row_security,
+							  &has_sublinks);
+	return Min(list_length(quals), list_length(rte->securityQuals));
+}
+
 static bool
 enforce_sublinks(Node *node, PlannerInfo *root)
 {
@@ -1152,15 +1398,13 @@ enforce_query(Query *q, PlannerInfo *root)
 {
 	ListCell   *lc;
 	Index		rti = 0;
+	bool		result_unmanaged = false;
 
 	check_stack_depth();
 	foreach(lc, q->cteList)
 		enforce_query(castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery), root);
 
-	/*
-	 * Expressions the query itself wrote; not the check options and security
-	 * quals the rewriter added, which are policies and read what they must.
-	 */
+	/* Expressions the query itself wrote. */
 	(void) enforce_sublinks((Node *) q->targetList, root);
 	(void) enforce_sublinks((Node *) q->returningList, root);
 	(void) enforce_sublinks((Node *) q->jointree, root);
@@ -1199,6 +1443,7 @@ enforce_query(Query *q, PlannerInfo *root)
 		}
 		if (q->onConflict != NULL && rti == (Index) q->onConflict->exclRelIndex)
 			continue;			/* EXCLUDED: the statement's own values */
+		(void) enforce_sublinks((Node *) rte->tablesample, root);
 		/* Locked by the parser; on error, the resource owner lets it go. */
 		rel = RelationIdGetRelation(rte->relid);
 		if (!RelationIsValid(rel))
@@ -1206,13 +1451,37 @@ enforce_query(Query *q, PlannerInfo *root)
 		if (relation_is_managed(rel) && row_security_applies(rte))
 		{
 			const TableEntry *table = table_permissions(rte->relid);
+			int			npolicy = policy_qual_count(q, rte, rti);
 
+			(void) enforce_sublinks((Node *) list_copy_tail(rte->securityQuals, npolicy), root);
 			if (rti == (Index) q->resultRelation)
-				enforce_result_relation(q, rte, rel, table);
+				enforce_result_relation(q, rte, rel, table, npolicy);
 			else
-				mask_relation(q, rti, rte, rel, table);
+				mask_relation(q, rti, rte, rel, table, npolicy);
+		}
+		else
+		{
+			/*
+			 * The policies of a table acl does not manage are its owner's
+			 * expressions, as untrusted as the query's own.
+			 */
+			(void) enforce_sublinks((Node *) rte->securityQuals, root);
+			if (rti == (Index) q->resultRelation)
+				result_unmanaged = true;
 		}
 		RelationClose(rel);
+	}
+
+	/*
+	 * Check options: a view's are the caller's; a managed table's policies
+	 * are acl's (or its DBA's) and read what they must.
+	 */
+	foreach(lc, q->withCheckOptions)
+	{
+		WithCheckOption *wco = lfirst(lc);
+
+		if (wco->kind == WCO_VIEW_CHECK || result_unmanaged)
+			(void) enforce_sublinks(wco->qual, root);
 	}
 }
 
