@@ -598,7 +598,11 @@ system_column_resno(Query *sub, Var *var)
 	return list_length(sub->targetList);
 }
 
-/* ctid, tableoid and the like now come from the subquery's junk columns. */
+/*
+ * References to ctid, tableoid and the like: with cxt->sub set, they now
+ * come from the subquery's junk columns; without, the walk only reports
+ * whether there are any.
+ */
 static bool
 remap_system_vars(Node *node, SystemVarContext *cxt)
 {
@@ -608,8 +612,11 @@ remap_system_vars(Node *node, SystemVarContext *cxt)
 	{
 		Var		   *var = (Var *) node;
 
-		if (var->varno == cxt->rti && var->varlevelsup == cxt->depth && var->varattno < 0)
-			var->varattno = system_column_resno(cxt->sub, var);
+		if (var->varno != cxt->rti || var->varlevelsup != cxt->depth || var->varattno >= 0)
+			return false;
+		if (cxt->sub == NULL)
+			return true;
+		var->varattno = system_column_resno(cxt->sub, var);
 		return false;
 	}
 	if (IsA(node, Query))
@@ -622,27 +629,6 @@ remap_system_vars(Node *node, SystemVarContext *cxt)
 		return result;
 	}
 	return expression_tree_walker(node, remap_system_vars, cxt);
-}
-
-/* Whether anything in the query refers to a system column of this reference. */
-static bool
-uses_system_columns(Node *node, SystemVarContext *cxt)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-		return ((Var *) node)->varno == cxt->rti && ((Var *) node)->varlevelsup == cxt->depth &&
-			((Var *) node)->varattno < 0;
-	if (IsA(node, Query))
-	{
-		bool		result;
-
-		cxt->depth++;
-		result = query_tree_walker((Query *) node, uses_system_columns, cxt, 0);
-		cxt->depth--;
-		return result;
-	}
-	return expression_tree_walker(node, uses_system_columns, cxt);
 }
 
 #define ACL_MAX_ARMS 16
@@ -671,7 +657,7 @@ policy_arms(Query *q, Index rti, RangeTblEntry *rte, int npolicy)
 	permissive = list_nth(rte->securityQuals, npolicy - 1);
 	if (!is_orclause(permissive) || list_length(((BoolExpr *) permissive)->args) > ACL_MAX_ARMS)
 		return NIL;
-	if (query_tree_walker(q, uses_system_columns, &cxt, 0))
+	if (query_tree_walker(q, remap_system_vars, &cxt, 0))
 		return NIL;
 	return ((BoolExpr *) permissive)->args;
 }
