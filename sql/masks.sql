@@ -177,3 +177,14 @@ SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'mask_c
 SET ROLE acl_reg_mask_app;
 SELECT id, secret FROM mask_child;
 RESET ROLE;
+
+-- The lint names what can get around row security: a managed table owned by
+-- a role other than a superuser, and roles with BYPASSRLS.
+CREATE ROLE acl_reg_mask_bypass BYPASSRLS;
+CREATE TABLE mask_owned (id int);
+ALTER TABLE mask_owned OWNER TO acl_reg_mask_app;
+SELECT acl.manage('mask_owned');
+SELECT collection, finding, message, suggestion FROM acl.lint()
+ WHERE finding IN ('owner_can_disable', 'bypasses_row_security');
+DROP TABLE mask_owned;
+DROP ROLE acl_reg_mask_bypass;

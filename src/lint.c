@@ -15,7 +15,12 @@
  *	anonymous_null		"_eq $CURRENT_USER" in a permission the public
  *						principal holds: anonymous callers match the rows
  *						whose column is NULL (Directus's semantics);
- *	stale_permission	the rule no longer compiles against the table.
+ *	stale_permission	the rule no longer compiles against the table;
+ *	owner_can_disable	a role other than a superuser owns a managed table:
+ *						forced row security binds it, but an owner may
+ *						turn row security off or drop acl's policies;
+ *	bypasses_row_security	a role that is not a superuser has BYPASSRLS:
+ *						it reads every managed table unfiltered, unmasked.
  *
  *-------------------------------------------------------------------------
  */
@@ -68,6 +73,61 @@ report(LintContext *cx, const char *kind, const char *path, const char *message,
 	else
 		nulls[7] = true;
 	tuplestore_putvalues(cx->rsinfo->setResult, cx->rsinfo->setDesc, values, nulls);
+}
+
+static char *qualified(Oid relid);
+
+/* A finding about a role or a table rather than a permission row. */
+static void
+report_outside(ReturnSetInfo *rsinfo, Oid collection, const char *kind, const char *message,
+			   const char *suggestion)
+{
+	Datum		values[LINT_COLUMNS] = {0};
+	bool		nulls[LINT_COLUMNS] = {true, true, false, true, false, true, false, false};
+
+	values[2] = ObjectIdGetDatum(collection);
+	nulls[2] = !OidIsValid(collection);
+	values[4] = CStringGetTextDatum(kind);
+	values[6] = CStringGetTextDatum(message);
+	values[7] = CStringGetTextDatum(suggestion);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+static void
+lint_roles(ReturnSetInfo *rsinfo)
+{
+	int			ret;
+
+	ret = SPI_execute("SELECT c.oid, pg_catalog.quote_ident(r.rolname)"
+					  "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
+					  " WHERE NOT r.rolsuper AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p"
+					  "       WHERE p.polrelid = c.oid AND p.polname = 'acl_admin')"
+					  " ORDER BY c.oid::regclass::text", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_class: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *role = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		report_outside(rsinfo, relid, "owner_can_disable",
+					   psprintf("role %s owns managed table %s and may turn its row security off", role,
+								qualified(relid)),
+					   psprintf("Make a role no application connects as the owner: ALTER TABLE %s OWNER TO ...;", qualified(relid)));
+	}
+	ret = SPI_execute("SELECT pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles"
+					  " WHERE rolbypassrls AND NOT rolsuper ORDER BY rolname", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_roles: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *role = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		report_outside(rsinfo, InvalidOid, "bypasses_row_security",
+					   psprintf("role %s has BYPASSRLS: it reads every managed table unfiltered and unmasked", role),
+					   psprintf("ALTER ROLE %s NOBYPASSRLS;", role));
+	}
 }
 
 static char *
@@ -314,6 +374,7 @@ acl_lint(PG_FUNCTION_ARGS)
 		lint_rule(&cx, acl_rule_from_json(acl_json_from_jsonb(rule), "permissions"),
 				  cx.collection, 0);
 	}
+	lint_roles(rsinfo);
 	SPI_finish();
 	acl_catalog_leave(&scope);
 	return (Datum) 0;
