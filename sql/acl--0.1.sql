@@ -822,6 +822,14 @@ $$;
 CREATE EVENT TRIGGER acl_ddl_sync ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION @extschema@._ddl_sync();
 
+-- ALTER TABLE ... RENAME COLUMN renames the column in the table's permissions.
+CREATE FUNCTION @extschema@._rename_field(rule jsonb, old_name text, new_name text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'acl_rename_field' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION @extschema@._ddl_rename() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'acl_ddl_rename' LANGUAGE C;
+CREATE EVENT TRIGGER acl_ddl_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._ddl_rename();
+
 /* ---------------------------------------------------------------------------
  * pg_dump: the catalog is configuration.  Built-in rows are dumped too, so
  * that their edits survive; the checks above turn their restore into an

@@ -122,7 +122,7 @@ SET ROLE acl_reg_writer_app;
 SELECT visible() AS anonymous_without_permission;
 RESET ROLE;
 
--- A permission whose rule no longer compiles grants nothing, with a warning.
+-- Renaming a column renames it in the permissions: they keep working.
 ALTER TABLE enf_notes RENAME COLUMN status TO state;
 SELECT acl.sync() AS tables_synced;
 SET ROLE acl_reg_writer_app;
@@ -130,9 +130,22 @@ SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
 SELECT visible() AS walt_after_rename;
 RESET acl.user_id;
 RESET ROLE;
-SELECT finding FROM acl.lint() WHERE collection = 'enf_notes'::regclass;
 ALTER TABLE enf_notes RENAME COLUMN state TO status;
+
+-- A permission whose rule no longer compiles (its column dropped) grants
+-- nothing, with a warning, and the lint reports it.
+ALTER TABLE enf_notes ADD COLUMN flagged boolean;
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields)
+VALUES ('a0000000-0000-4000-8000-0000000000a1', 'enf_notes', 'read', '{"flagged": {"_eq": true}}', '{*}');
+ALTER TABLE enf_notes DROP COLUMN flagged CASCADE;
 SELECT acl.sync() AS tables_synced;
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000002';
+SELECT visible() AS walt_after_drop;
+RESET acl.user_id;
+RESET ROLE;
+SELECT finding FROM acl.lint() WHERE collection = 'enf_notes'::regclass AND finding = 'stale_permission';
+DELETE FROM acl.permissions WHERE permissions ? 'flagged';
 
 -- With no permission left, the table stays closed (only administrators).
 DELETE FROM acl.permissions WHERE collection = 'enf_notes'::regclass;

@@ -111,3 +111,16 @@ INSERT INTO write_items (title, owner, price) VALUES ('admin', NULL, 5000) RETUR
 RESET acl.user_id;
 RESET ROLE;
 SELECT title, owner IS NOT NULL AS owned, status, price, note, tags FROM write_items ORDER BY id;
+
+-- A column renamed on the table is renamed in its permissions, which keep
+-- granting what they granted (fields, rules, validation and presets).
+ALTER TABLE write_items RENAME COLUMN note TO remark;
+ALTER TABLE write_items RENAME COLUMN title TO headline;
+SELECT id - 1000 AS n, action, fields, permissions, validation, presets FROM acl.permissions
+ WHERE collection = 'write_items'::regclass ORDER BY id;
+SET ROLE acl_reg_write_app;
+SET acl.user_id = 'e1000000-0000-4000-8000-000000000001';
+UPDATE write_items SET remark = 'renamed' WHERE headline = 'second' RETURNING headline, remark;
+UPDATE write_items SET headline = '' WHERE headline = 'second';
+RESET acl.user_id;
+RESET ROLE;

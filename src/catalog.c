@@ -8,6 +8,9 @@
  * of any caller run as the owner of the acl schema, with search_path pinned
  * so that a caller's objects can never be resolved inside them.
  *
+ * Renaming a column of a managed table renames it in the permissions too
+ * (acl._ddl_rename), so that they keep granting what they granted.
+ *
  * Every statement that writes acl.* fires acl._catalog_changed(), which
  * queues a relcache invalidation of that table.  PostgreSQL delivers it to
  * this backend at the next command boundary and to every other backend once
@@ -22,7 +25,9 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
@@ -35,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "acl.h"
+#include "rule.h"
 
 #define ACL_SCHEMA "acl"
 
@@ -213,4 +219,93 @@ acl_catalog_changed(PG_FUNCTION_ARGS)
 				 errmsg("acl._catalog_changed() must be called as a trigger")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * The field keys of a rule's own table renamed: top-level keys and those
+ * under _and/_or.  Keys below a field are operators or another table's
+ * columns, which this rename does not touch.
+ */
+static void
+rename_field_keys(AclJson *json, const char *from, const char *to)
+{
+	check_stack_depth();
+	if (json == NULL || json->kind != ACL_JSON_OBJECT)
+		return;
+	for (int i = 0; i < json->count; i++)
+	{
+		if ((strcmp(json->keys[i], "_and") == 0 || strcmp(json->keys[i], "_or") == 0) &&
+			json->items[i]->kind == ACL_JSON_ARRAY)
+		{
+			for (int j = 0; j < json->items[i]->count; j++)
+				rename_field_keys(json->items[i]->items[j], from, to);
+		}
+		else if (strcmp(json->keys[i], from) == 0)
+			json->keys[i] = pstrdup(to);
+	}
+}
+
+PG_FUNCTION_INFO_V1(acl_rename_field);
+
+/* acl._rename_field(rule jsonb, old text, new text) returns jsonb */
+Datum
+acl_rename_field(PG_FUNCTION_ARGS)
+{
+	AclJson    *json = acl_json_from_jsonb(PG_GETARG_JSONB_P(0));
+	StringInfoData out;
+
+	rename_field_keys(json, text_to_cstring(PG_GETARG_TEXT_PP(1)), text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	initStringInfo(&out);
+	acl_json_append(&out, json);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+}
+
+PG_FUNCTION_INFO_V1(acl_ddl_rename);
+
+/*
+ * Event trigger on ALTER TABLE: ALTER TABLE t RENAME COLUMN a TO b renames
+ * a in the fields, rules, validation and presets of t's permissions.  The
+ * update regenerates t's policies like any other change to acl.permissions.
+ */
+Datum
+acl_ddl_rename(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	RenameStmt *stmt;
+	Oid			relid;
+	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	AclCatalogScope scope;
+	int			ret;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "acl._ddl_rename() must be called as an event trigger");
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!IsA(trigdata->parsetree, RenameStmt))
+		PG_RETURN_NULL();
+	stmt = (RenameStmt *) trigdata->parsetree;
+	if (stmt->renameType != OBJECT_COLUMN || stmt->relation == NULL)
+		PG_RETURN_NULL();
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		PG_RETURN_NULL();
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(stmt->subname);
+	args[2] = CStringGetTextDatum(stmt->newname);
+	acl_catalog_enter(&scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("UPDATE acl.permissions"
+								"   SET fields = pg_catalog.array_replace(fields, $2, $3),"
+								"       permissions = acl._rename_field(permissions, $2, $3),"
+								"       validation = acl._rename_field(validation, $2, $3),"
+								"       presets = acl._rename_field(presets, $2, $3)"
+								" WHERE collection = $1",
+								3, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not rename the column in acl.permissions: %s", SPI_result_code_string(ret));
+	SPI_finish();
+	acl_catalog_leave(&scope);
+	PG_RETURN_NULL();
 }
