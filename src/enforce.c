@@ -705,20 +705,82 @@ arm_branch(Query *branch, List *restrictive, List *arms, int i)
 	branch->hasSubLinks = true;
 }
 
-/* Pseudo-constant arms (acl_admin's gate) first: their exclusions cost nothing per row. */
+static bool
+is_gate(Node *conjunct)
+{
+	return !contain_vars_of_level(conjunct, 0) && !contain_volatile_functions(conjunct);
+}
+
+/*
+ * Arms with the same gate (the permissions of one policy) become one arm,
+ * gate AND (rule OR rule ...), so a user holding several unindexed rules of
+ * one policy scans the table once.  Pseudo-constant arms (acl_admin's gate)
+ * come first: excluding them costs nothing per row.
+ */
 static List *
 arms_in_order(List *arms)
 {
+	List	   *gates = NIL;	/* per group: its gate conjuncts */
+	List	   *rules = NIL;	/* per group: its rules; NIL element = every row */
 	List	   *constant = NIL;
 	List	   *per_row = NIL;
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	foreach(lc, arms)
 	{
-		if (contain_vars_of_level(lfirst(lc), 0))
-			per_row = lappend(per_row, lfirst(lc));
+		Expr	   *arm = lfirst(lc);
+		List	   *conjuncts = is_andclause(arm) ? ((BoolExpr *) arm)->args : list_make1(arm);
+		List	   *gate = NIL;
+		List	   *rule = NIL;
+		int			group = -1;
+		int			i = 0;
+
+		foreach(lc2, conjuncts)
+		{
+			if (is_gate(lfirst(lc2)))
+				gate = lappend(gate, lfirst(lc2));
+			else
+				rule = lappend(rule, lfirst(lc2));
+		}
+		foreach(lc2, gates)
+		{
+			if (gate != NIL && equal(lfirst(lc2), gate))
+				group = i;
+			i++;
+		}
+		if (group < 0)
+		{
+			gates = lappend(gates, gate);
+			rules = lappend(rules, list_make1(rule == NIL ? NULL : make_ands_explicit(rule)));
+		}
 		else
-			constant = lappend(constant, lfirst(lc));
+		{
+			ListCell   *cell = list_nth_cell(rules, group);
+
+			cell->ptr_value = lappend(lfirst(cell), rule == NIL ? NULL : make_ands_explicit(rule));
+		}
+	}
+	forboth(lc, gates, lc2, rules)
+	{
+		List	   *gate = lfirst(lc);
+		List	   *group_rules = lfirst(lc2);
+		List	   *conjuncts = list_copy(gate);
+
+		/* A rule-less member matches every row: the group needs no rule. */
+		if (!list_member_ptr(group_rules, NULL))
+			conjuncts = lappend(conjuncts, list_length(group_rules) == 1 ? linitial(group_rules)
+								: make_orclause(group_rules));
+		if (conjuncts == NIL)
+			continue;
+		if (list_length(conjuncts) == 1 && is_gate(linitial(conjuncts)))
+			constant = lappend(constant, linitial(conjuncts));
+		else if (list_length(conjuncts) == 1)
+			per_row = lappend(per_row, linitial(conjuncts));
+		else if (is_gate((Node *) conjuncts))
+			constant = lappend(constant, make_ands_explicit(conjuncts));
+		else
+			per_row = lappend(per_row, make_ands_explicit(conjuncts));
 	}
 	return list_concat(constant, per_row);
 }
