@@ -762,7 +762,9 @@ DECLARE
     tables regclass[] := '{}';
     tbl    regclass;
 BEGIN
-    IF @extschema@._sync_skipped() THEN
+    -- Only additions wait for the restore's own policies: skipping a
+    -- removal would leave its policy granting what was revoked.
+    IF TG_OP = 'INSERT' AND @extschema@._sync_skipped() THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN

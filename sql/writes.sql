@@ -124,3 +124,17 @@ UPDATE write_items SET remark = 'renamed' WHERE headline = 'second' RETURNING he
 UPDATE write_items SET headline = '' WHERE headline = 'second';
 RESET acl.user_id;
 RESET ROLE;
+
+-- With row_security off (a restore), inserted permissions wait for
+-- acl.sync(), but a removal always takes its policy with it.
+SET row_security = off;
+DELETE FROM acl.permissions WHERE policy = 'e0000000-0000-4000-8000-0000000000a2';
+INSERT INTO acl.permissions (policy, collection, action, fields)
+VALUES ('e0000000-0000-4000-8000-0000000000a2', 'write_items', 'read', '{*}');
+RESET row_security;
+SELECT count(*) AS policies_of_reviewers FROM pg_policy p JOIN acl.permissions a
+    ON p.polname LIKE 'acl\_%\_' || a.id
+ WHERE p.polrelid = 'write_items'::regclass AND a.policy = 'e0000000-0000-4000-8000-0000000000a2';
+SELECT count(*) AS write_items_policies FROM pg_policy WHERE polrelid = 'write_items'::regclass;
+SELECT acl.sync() > 0 AS synced;
+SELECT count(*) AS write_items_policies FROM pg_policy WHERE polrelid = 'write_items'::regclass;

@@ -88,8 +88,10 @@ extern pg_uuid_t acl_spi_uuid(HeapTuple tuple, TupleDesc desc, int attno, bool *
 struct AclJson;
 extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
 extern Datum acl_compile(PG_FUNCTION_ARGS);
-extern void acl_check_validation_for(Jsonb *validation, struct AclJson *payload,
-									 const char *collection, const char *permission);
+struct AclRule;
+extern struct AclRule *acl_validation_rule(Jsonb *validation);
+extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payload,
+									  const char *collection, const char *permission);
 
 /* enforce.c: masks and write checks through the planner and executor */
 extern void acl_enforce_init(void);

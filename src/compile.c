@@ -180,21 +180,28 @@ acl_validation_errors(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(failures_json(failures, count))));
 }
 
+/* A validation rule parsed, with its variables resolved for the current end user. */
+AclRule *
+acl_validation_rule(Jsonb *validation)
+{
+	AclRule    *rule = acl_rule_from_json(acl_json_from_jsonb(validation), "validation");
+
+	resolve_rule_values(rule);
+	return rule;
+}
+
 /*
  * Raises 23514 naming the first failing field and rule when the payload
  * fails the validation rule; the detail lists every failure as JSON, for
  * gateways to show per field.
  */
 void
-acl_check_validation_for(Jsonb *validation, AclJson *payload, const char *collection,
-						 const char *permission)
+acl_check_validation_rule(AclRule *rule, AclJson *payload, const char *collection,
+						  const char *permission)
 {
-	AclRule    *rule = acl_rule_from_json(acl_json_from_jsonb(validation), "validation");
 	AclValidationFailure *failures = NULL;
-	int			count;
+	int			count = acl_validate(rule, payload, &failures);
 
-	resolve_rule_values(rule);
-	count = acl_validate(rule, payload, &failures);
 	if (count > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
@@ -213,8 +220,9 @@ acl_check_validation(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_VOID();
-	acl_check_validation_for(PG_GETARG_JSONB_P(0), acl_json_from_jsonb(PG_GETARG_JSONB_P(1)),
-							 PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL);
+	acl_check_validation_rule(acl_validation_rule(PG_GETARG_JSONB_P(0)),
+							  acl_json_from_jsonb(PG_GETARG_JSONB_P(1)),
+							  PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2)), NULL);
 	PG_RETURN_VOID();
 }
 

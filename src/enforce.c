@@ -341,7 +341,11 @@ held_permissions_text(const TableEntry *table, char action, const AclAccess *acc
  * Building expressions for the planner hook.
  * ---------------------------------------------------------------------- */
 
-/* A managed table: forced row security with the generated acl_admin policy. */
+/*
+ * A managed table: row security with generated acl_* policies.  Any of
+ * them counts, not just acl_admin, so that a DBA dropping acl_admin by hand
+ * cannot leave read policies in force without their masks and write checks.
+ */
 static bool
 relation_is_managed(Relation rel)
 {
@@ -350,7 +354,7 @@ relation_is_managed(Relation rel)
 	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
 		return false;
 	foreach(lc, rel->rd_rsdesc->policies)
-		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "acl_admin") == 0)
+		if (strncmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "acl_", 4) == 0)
 			return true;
 	return false;
 }
@@ -1284,11 +1288,26 @@ tlist_columns(List *tlist)
 	return cols;
 }
 
+static bool
+has_view_check(Query *q)
+{
+	ListCell   *lc;
+
+	foreach(lc, q->withCheckOptions)
+		if (((WithCheckOption *) lfirst(lc))->kind == WCO_VIEW_CHECK)
+			return true;
+	return false;
+}
+
 static void
 enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableEntry *table,
 						int npolicy)
 {
-	ColumnMasks masks = column_masks(rel, table, 'r');
+	/* A plain INSERT observes no value of the table: nothing to mask. */
+	bool		observes = q->commandType != CMD_INSERT || q->returningList != NIL ||
+		q->onConflict != NULL || has_view_check(q);
+	ColumnMasks masks = observes ? column_masks(rel, table, 'r')
+		: masks_of(NIL, RelationGetDescr(rel)->natts);
 	bool		changed = masks.any;
 
 	if (masks.any)
@@ -1643,7 +1662,7 @@ acl_check_perms(List *rangeTable, bool ereport_on_violation)
 			continue;
 		rel = RelationIdGetRelation(rte->relid);
 		if (!RelationIsValid(rel))
-			continue;
+			elog(ERROR, "could not open relation with OID %u", rte->relid);
 		if (relation_is_managed(rel) && row_security_applies(rte))
 		{
 			const AclAccess *access;
@@ -1725,11 +1744,12 @@ acl_denied_field(PG_FUNCTION_ARGS)
 }
 
 /*
- * The presets of the current end user for (rel, action), merged in policy
- * priority order (later wins, spec §3.2) with variables resolved; kept for
- * the statement, since every preset column asks.
+ * What a write needs of the current end user's permissions for (rel,
+ * action), kept for the statement since every row and preset column asks:
+ * the presets merged in policy priority order (later wins, spec §3.2) and
+ * the validation rules, all with variables resolved.
  */
-static struct
+typedef struct WriteRules
 {
 	Oid			relid;
 	char		action;
@@ -1738,66 +1758,80 @@ static struct
 	uint32		lxid;
 	TimestampTz statement_start;
 	uint64		generation;
-	AclJson    *merged;
-}			preset_memo;
-static MemoryContext preset_context = NULL;
+	AclJson    *presets;
+	int			nvalidations;
+	AclRule   **validations;
+	char	  **validation_ids;
+} WriteRules;
 
-static AclJson *
-merged_presets(Oid relid, char action)
+static WriteRules write_memo;
+static MemoryContext write_memo_context = NULL;
+
+static const WriteRules *
+write_rules(Oid relid, char action)
 {
 	const AclAccess *access = acl_current_access();
 	const TableEntry *table;
-	AclJson    *merged;
 	MemoryContext old;
 
-	if (preset_memo.merged != NULL && preset_memo.relid == relid && preset_memo.action == action &&
-		preset_memo.anonymous == access->anonymous && acl_uuid_equal(&preset_memo.user, &access->user_id) &&
-		preset_memo.lxid == MyProc->lxid &&
-		preset_memo.statement_start == GetCurrentStatementStartTimestamp() &&
-		preset_memo.generation == acl_catalog_generation)
-		return preset_memo.merged;
+	if (write_memo.presets != NULL && write_memo.relid == relid && write_memo.action == action &&
+		write_memo.anonymous == access->anonymous && acl_uuid_equal(&write_memo.user, &access->user_id) &&
+		write_memo.lxid == MyProc->lxid &&
+		write_memo.statement_start == GetCurrentStatementStartTimestamp() &&
+		write_memo.generation == acl_catalog_generation)
+		return &write_memo;
 
-	if (preset_context == NULL)
-		preset_context = AllocSetContextCreate(TopMemoryContext, "acl presets", ALLOCSET_SMALL_SIZES);
-	preset_memo.merged = NULL;
-	MemoryContextReset(preset_context);
+	if (write_memo_context == NULL)
+		write_memo_context = AllocSetContextCreate(TopMemoryContext, "acl write rules",
+												   ALLOCSET_SMALL_SIZES);
+	write_memo.presets = NULL;
+	MemoryContextReset(write_memo_context);
 	table = table_permissions(relid);
-	old = MemoryContextSwitchTo(preset_context);
-	merged = acl_json_new(ACL_JSON_OBJECT, NULL);
-	/* Administrators skip permission rows, presets included (spec §2.5). */
+	old = MemoryContextSwitchTo(write_memo_context);
+	write_memo.presets = acl_json_new(ACL_JSON_OBJECT, NULL);
+	write_memo.nvalidations = 0;
+	write_memo.validations = palloc(sizeof(AclRule *) * Max(table->npermissions, 1));
+	write_memo.validation_ids = palloc(sizeof(char *) * Max(table->npermissions, 1));
+	/* Administrators skip permission rows, presets and validation included (spec §2.5). */
 	if (!access->admin)
 	{
 		for (int pol = 0; pol < access->npolicies; pol++)
 			for (int i = 0; i < table->npermissions; i++)
 			{
 				const TablePermission *p = &table->permissions[i];
-				AclJson    *presets;
 
-				if (p->action != action || p->presets == NULL ||
-					!acl_uuid_equal(&p->policy, &access->policies[pol]))
+				if (p->action != action || !acl_uuid_equal(&p->policy, &access->policies[pol]))
 					continue;
-				presets = acl_json_from_jsonb(p->presets);
-				for (int k = 0; k < presets->count; k++)
-					acl_json_object_set(merged, presets->keys[k], presets->items[k]);
+				if (p->presets != NULL)
+				{
+					AclJson    *presets = acl_json_from_jsonb(p->presets);
+
+					for (int k = 0; k < presets->count; k++)
+						acl_json_object_set(write_memo.presets, presets->keys[k], presets->items[k]);
+				}
+				if (p->validation != NULL)
+				{
+					write_memo.validations[write_memo.nvalidations] = acl_validation_rule(p->validation);
+					write_memo.validation_ids[write_memo.nvalidations++] = psprintf(INT64_FORMAT, p->id);
+				}
 			}
 	}
-	merged = acl_resolve_dynamic(merged, "presets");
+	write_memo.presets = acl_resolve_dynamic(write_memo.presets, "presets");
 	MemoryContextSwitchTo(old);
-	preset_memo.relid = relid;
-	preset_memo.action = action;
-	preset_memo.user = access->user_id;
-	preset_memo.anonymous = access->anonymous;
-	preset_memo.lxid = MyProc->lxid;
-	preset_memo.statement_start = GetCurrentStatementStartTimestamp();
-	preset_memo.generation = acl_catalog_generation;
-	preset_memo.merged = merged;
-	return merged;
+	write_memo.relid = relid;
+	write_memo.action = action;
+	write_memo.user = access->user_id;
+	write_memo.anonymous = access->anonymous;
+	write_memo.lxid = MyProc->lxid;
+	write_memo.statement_start = GetCurrentStatementStartTimestamp();
+	write_memo.generation = acl_catalog_generation;
+	return &write_memo;
 }
 
 static AclJson *
 preset_for(Oid relid, const char *action, const char *column)
 {
-	AclJson    *merged = merged_presets(relid, action_letter(action));
+	AclJson    *merged = write_rules(relid, action_letter(action))->presets;
 
 	for (int k = 0; k < merged->count; k++)
 		if (strcmp(merged->keys[k], column) == 0)
@@ -1912,26 +1946,15 @@ acl_validate_write(PG_FUNCTION_ARGS)
 	char		action = action_letter(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	AclJson    *payload = acl_json_from_jsonb(PG_GETARG_JSONB_P(2));
 	AclJson    *presettable = acl_json_from_jsonb(PG_GETARG_JSONB_P(3));
-	const AclAccess *access = acl_current_access();
-	const TableEntry *table;
-	AclJson    *merged;
+	const WriteRules *rules = write_rules(relid, action);
+	AclJson    *merged = rules->presets;
 
-	if (access->admin)
-		PG_RETURN_BOOL(true);
-	table = table_permissions(relid);
-	merged = merged_presets(relid, action);
 	for (int k = 0; k < presettable->count; k++)
 		for (int m = 0; m < merged->count; m++)
 			if (strcmp(presettable->keys[k], merged->keys[m]) == 0)
 				acl_json_object_set(payload, presettable->keys[k], presettable->items[k]);
-
-	for (int i = 0; i < table->npermissions; i++)
-	{
-		const TablePermission *p = &table->permissions[i];
-
-		if (p->action == action && p->validation != NULL && acl_access_holds(access, &p->policy))
-			acl_check_validation_for(p->validation, payload, get_rel_name(relid),
-									 psprintf(INT64_FORMAT, p->id));
-	}
+	for (int i = 0; i < rules->nvalidations; i++)
+		acl_check_validation_rule(rules->validations[i], payload, get_rel_name(relid),
+								  rules->validation_ids[i]);
 	PG_RETURN_BOOL(true);
 }
