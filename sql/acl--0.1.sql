@@ -175,6 +175,17 @@ CREATE TABLE @extschema@.shares (
     CONSTRAINT shares_uses_nonnegative CHECK (times_used >= 0 AND (max_uses IS NULL OR max_uses >= 0))
 );
 
+-- Sessions opened by acl.share_login(); only the SHA-256 of a token is kept.
+-- Not configuration: a dump leaves them out, so a restore logs everyone out.
+CREATE TABLE @extschema@.share_sessions (
+    token_hash  bytea PRIMARY KEY,
+    share       uuid NOT NULL REFERENCES @extschema@.shares (id) ON DELETE CASCADE,
+    created     timestamptz NOT NULL DEFAULT now(),
+    expires     timestamptz NOT NULL
+);
+CREATE INDEX share_sessions_share_idx ON @extschema@.share_sessions (share);
+REVOKE ALL ON @extschema@.share_sessions FROM PUBLIC;
+
 COMMENT ON TABLE @extschema@.roles IS 'acl roles: a tree through parent; a child inherits the policies of its ancestors';
 COMMENT ON TABLE @extschema@.policies IS 'acl policies: hold permissions and the admin/app/tfa flags; ip_access limits where they apply';
 COMMENT ON TABLE @extschema@.users IS 'acl end users; identity is acl.user_id or acl.token; extra columns are reachable as $CURRENT_USER.<column>';
@@ -245,6 +256,38 @@ AS 'MODULE_PATHNAME', 'acl_has_policy' LANGUAGE C STABLE STRICT PARALLEL RESTRIC
 COMMENT ON FUNCTION @extschema@.has_policy(uuid) IS
     'whether the policy is one of the current end user''s effective policies';
 
+CREATE FUNCTION @extschema@.has_policy(policy uuid, action text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_policy_for' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.has_policy(uuid, text) IS
+    'the gate of a generated permission policy: has_policy(policy), except that a share reads only through acl_share';
+
+CREATE FUNCTION @extschema@.share_login(share uuid, password text DEFAULT NULL) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_share_login' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.share_login(uuid, text) IS
+    'checks a share''s dates, use count and password, counts the use and returns a session token for acl.token';
+
+CREATE FUNCTION @extschema@.current_share() RETURNS uuid
+AS 'MODULE_PATHNAME', 'acl_current_share' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.current_share() IS 'the share whose session token is in acl.token; NULL otherwise';
+
+CREATE FUNCTION @extschema@._share_reads(regclass) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_reads' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_field(regclass, text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_field' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_is_admin(side text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_is_admin' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_has_policy(side text, policy uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_has_policy' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_keys(anyelement, regclass, text) RETURNS anyarray
+AS 'MODULE_PATHNAME', 'acl_share_keys' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_value(side text, variable text, path text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_share_value' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_values(side text, variable text, path text[]) RETURNS text[]
+AS 'MODULE_PATHNAME', 'acl_share_values' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._compile_for_share(collection regclass, rule jsonb, side text) RETURNS text
+AS 'MODULE_PATHNAME', 'acl_compile_for_share' LANGUAGE C STABLE;
+REVOKE ALL ON FUNCTION @extschema@._compile_for_share(regclass, jsonb, text) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.effective_permissions(user_id uuid DEFAULT @extschema@.current_user_id())
 RETURNS TABLE (priority integer, collection regclass, action text, policy uuid, policy_name text,
                permissions jsonb, validation jsonb, presets jsonb, fields text[],
@@ -308,7 +351,7 @@ AS 'MODULE_PATHNAME', 'acl_validate_write' LANGUAGE C STABLE STRICT PARALLEL RES
 
 CREATE FUNCTION @extschema@._share_password(password text) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_share_password' LANGUAGE C VOLATILE STRICT;
-REVOKE ALL ON FUNCTION @extschema@._share_password(text) FROM PUBLIC;
+-- End users' share rows are hashed by their own trigger: everyone may hash.
 
 CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
 AS 'MODULE_PATHNAME', 'acl_catalog_changed' LANGUAGE C;
@@ -556,10 +599,96 @@ $$;
 CREATE TRIGGER permissions_check BEFORE INSERT OR UPDATE ON @extschema@.permissions
     FOR EACH ROW EXECUTE FUNCTION @extschema@._permissions_check();
 
+-- The shared item: its table must have a one-column primary key and the row
+-- must exist.  With check_share, the current end user must also hold a share
+-- permission whose rule matches the item (spec §8, case 103).  Run as the
+-- acl owner: whether the item matches is not a question of what the end
+-- user may read.
+CREATE FUNCTION @extschema@._share_item_check(collection regclass, item text, check_share boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pk     name;
+    pktype text;
+    perm   record;
+    found  boolean;
+    held   text[] := '{}';
+BEGIN
+    -- Executable by every role, so it must not become a way to probe rows:
+    -- without the share check it answers only sessions that bypass row
+    -- security anyway, and with it only about tables the user may share.
+    IF NOT check_share AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = session_user) THEN
+        RAISE EXCEPTION 'permission denied to check share items without the share check'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF check_share AND NOT @extschema@.is_admin() THEN
+        held := ARRAY(SELECT format('%s (policy %s)', p.id, p.policy) FROM @extschema@.permissions p
+                       WHERE p.collection = _share_item_check.collection AND p.action = 'share'
+                         AND @extschema@.has_policy(p.policy) ORDER BY p.id);
+        IF cardinality(held) = 0 THEN
+            RAISE EXCEPTION 'permission denied to share % item %', collection, item
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('User %s holds no share permission on %s.', @extschema@.current_user_id(), collection),
+                      HINT = 'Add a share permission on the table to one of the user''s policies.';
+        END IF;
+    END IF;
+    SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO pk, pktype
+      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = collection AND i.indisprimary AND i.indnatts = 1;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'table % cannot be shared', collection
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A share names one row by its primary key, and the table has no one-column primary key.',
+                  HINT = 'Add a one-column primary key to the table.';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s))', collection, pk, pktype)
+           INTO found USING item;
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'share item % is not a valid % for %.%', quote_literal(item), pktype, collection, pk
+            USING ERRCODE = 'invalid_text_representation',
+                  HINT = 'item is the primary key of the shared row, as text.';
+    END;
+    IF NOT found THEN
+        RAISE EXCEPTION 'table % has no row with % = %', collection, pk, quote_literal(item)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Share an existing row.';
+    END IF;
+    IF NOT check_share OR @extschema@.is_admin() THEN
+        RETURN;
+    END IF;
+    FOR perm IN SELECT p.id, p.policy, p.permissions FROM @extschema@.permissions p
+                 WHERE p.collection = _share_item_check.collection AND p.action = 'share'
+                   AND @extschema@.has_policy(p.policy)
+                 ORDER BY p.id LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s) AND %s)',
+                       collection, pk, pktype,
+                       @extschema@.compile(collection, perm.permissions))
+           INTO found USING item;
+        IF found THEN
+            RETURN;
+        END IF;
+    END LOOP;
+    RAISE EXCEPTION 'permission denied to share % item %', collection, item
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('No share rule of user %s matches the item; share permissions held: %s.',
+                              @extschema@.current_user_id(), array_to_string(held, ', ')),
+              HINT = 'Share an item the rules match, or widen a share permission''s rule.';
+END
+$$;
+
+-- Row checks.  An end user's session (a role that row security binds) may
+-- create a share only through a managed acl.shares, with a create
+-- permission on it, a share permission matching the item, as itself, and
+-- with its own role or none (Directus PR #25777).
 CREATE FUNCTION @extschema@._shares_check() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    end_user boolean := NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = current_user);
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = NEW.collection AND c.relkind IN ('r', 'p')) THEN
         RAISE EXCEPTION 'collection % is not a table', NEW.collection
@@ -577,6 +706,45 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('max_uses is %s, times_used is %s.', NEW.max_uses, NEW.times_used),
                   HINT = 'max_uses is NULL (unlimited) or at least 0.';
+    END IF;
+    IF end_user THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = '@extschema@.shares'::regclass
+                                                 AND polname = 'acl_admin') THEN
+            RAISE EXCEPTION 'permission denied to write acl.shares: it is not managed'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Role %s is bound by row security, and no permission governs acl.shares yet.', current_user),
+                      HINT = 'Add create (and read) permissions on acl.shares for the policies that may share, or write shares as a DBA.';
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            IF @extschema@.current_user_id() IS NULL THEN
+                RAISE EXCEPTION 'permission denied to create a share without an end user'
+                    USING ERRCODE = 'insufficient_privilege',
+                          DETAIL = 'A share borrows its creator''s permissions; the public principal and shares have none to lend.',
+                          HINT = 'Set acl.user_id or acl.token to the user who shares.';
+            END IF;
+            NEW.user_created := @extschema@.current_user_id();
+            NEW.times_used := 0;
+            NEW.date_created := now();
+        ELSIF NEW.user_created IS DISTINCT FROM OLD.user_created OR NEW.times_used <> OLD.times_used
+              OR NEW.date_created <> OLD.date_created THEN
+            RAISE EXCEPTION 'permission denied to change user_created, times_used or date_created of share %', OLD.id
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Only a DBA may change these columns; create a new share instead.';
+        END IF;
+        IF NEW.role IS NOT NULL AND NEW.role IS DISTINCT FROM @extschema@.current_role_id()
+           AND NOT @extschema@.is_admin() THEN
+            RAISE EXCEPTION 'permission denied to share with role %', NEW.role
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('User %s has role %s.', @extschema@.current_user_id(),
+                                      coalesce(@extschema@.current_role_id()::text, 'none')),
+                      HINT = 'Share with the user''s own role, or with none (the public policies).';
+        END IF;
+    END IF;
+    -- A restore (row_security off, only for those who bypass it) may load
+    -- acl.shares before the shared table's rows.
+    IF (TG_OP = 'INSERT' OR NEW.collection IS DISTINCT FROM OLD.collection OR NEW.item IS DISTINCT FROM OLD.item)
+       AND (end_user OR current_setting('row_security') <> 'off') THEN
+        PERFORM @extschema@._share_item_check(NEW.collection, NEW.item, end_user);
     END IF;
     IF NEW.password IS NOT NULL AND
        (TG_OP = 'INSERT' OR NEW.password IS DISTINCT FROM OLD.password) THEN
@@ -601,6 +769,9 @@ CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @e
 CREATE TRIGGER permissions_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
 CREATE TRIGGER shares_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.shares
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
+
+CREATE TRIGGER share_sessions_changed AFTER UPDATE OR DELETE OR TRUNCATE ON @extschema@.share_sessions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._catalog_changed();
 
 -- Logical replication applies changes with session_replication_role =
@@ -630,6 +801,10 @@ DECLARE
     perm       record;
     gate       text;
     rule       text;
+    reach      text;
+    role_arms  text := '';
+    owner_arms text := '';
+    sharing    boolean := @extschema@._shares_in_use();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl AND c.relkind IN ('r', 'p')) THEN
         RETURN;                 -- dropped: its policies went with it
@@ -668,7 +843,14 @@ BEGIN
         CASE perm.action
             WHEN 'read' THEN
                 EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s AND %s)',
-                               'acl_read_' || perm.id, tbl, gate, rule);
+                               'acl_read_' || perm.id, tbl,
+                               format('(SELECT @extschema@.has_policy(%L::uuid, ''read''))', perm.policy), rule);
+                IF sharing AND rule <> 'false' THEN
+                    role_arms := role_arms || format(' OR ((SELECT @extschema@._share_has_policy(''role'', %L::uuid)) AND %s)',
+                                                     perm.policy, @extschema@._compile_for_share(tbl, perm.permissions, 'role'));
+                    owner_arms := owner_arms || format(' OR ((SELECT @extschema@._share_has_policy(''creator'', %L::uuid)) AND %s)',
+                                                       perm.policy, @extschema@._compile_for_share(tbl, perm.permissions, 'creator'));
+                END IF;
             WHEN 'update' THEN
                 -- No check of the row after the update (spec §4.2 step 6).
                 EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING (%s AND %s) WITH CHECK (%s)',
@@ -681,8 +863,58 @@ BEGIN
                                'acl_create_' || perm.id, tbl, gate);
         END CASE;
     END LOOP;
+    -- What a share session reads (src/share.c): rows reachable from the
+    -- shared item through the key columns below, matched by both the share
+    -- role's and the creator's read rules.  Only once shares are in use, so
+    -- that databases without them plan nothing extra.
+    IF sharing THEN
+        -- CAST keeps ANY on the array: ANY ((SELECT ...)) would compare rows.
+        SELECT string_agg(format('%I = ANY (CAST((SELECT @extschema@._share_keys(NULL::%s, %L::regclass, %L)) AS %s[]))',
+                                 a.attname, format_type(a.atttypid, a.atttypmod), tbl, a.attname,
+                                 format_type(a.atttypid, a.atttypmod)),
+                          ' OR ' ORDER BY a.attnum)
+          INTO reach
+          FROM pg_attribute a
+         WHERE a.attrelid = tbl AND NOT a.attisdropped
+           AND a.attnum IN (SELECT i.indkey[0] FROM pg_index i
+                             WHERE i.indrelid = tbl AND i.indisprimary AND i.indnatts = 1
+                            UNION SELECT c.conkey[1] FROM pg_constraint c
+                             WHERE c.conrelid = tbl AND c.contype = 'f' AND cardinality(c.conkey) = 1
+                            UNION SELECT c.confkey[1] FROM pg_constraint c
+                             WHERE c.confrelid = tbl AND c.contype = 'f' AND cardinality(c.confkey) = 1);
+        IF reach IS NOT NULL THEN
+            EXECUTE format('CREATE POLICY acl_share ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING ('
+                           '(SELECT @extschema@._share_reads(%L::regclass)) AND (%s)'
+                           ' AND ((SELECT @extschema@._share_is_admin(''role''))%s)'
+                           ' AND ((SELECT @extschema@._share_is_admin(''creator''))%s))',
+                           tbl, tbl, reach, role_arms, owner_arms);
+        END IF;
+    END IF;
 END
 $$;
+
+-- Shares are in use once a share permission or a share exists.
+CREATE FUNCTION @extschema@._shares_in_use() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM @extschema@.permissions WHERE action = 'share')
+        OR EXISTS (SELECT 1 FROM @extschema@.shares)
+$$;
+
+-- The first share permission or share gives every managed table acl_share.
+CREATE FUNCTION @extschema@._shares_begin() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF @extschema@._shares_in_use()
+       AND NOT EXISTS (SELECT 1 FROM pg_policy WHERE polname = 'acl_share') THEN
+        PERFORM @extschema@.sync();
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._shares_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._sync_one(regclass) FROM PUBLIC;
 
 -- A table and every partition and inheritance child below it.
@@ -780,6 +1012,7 @@ BEGIN
     FOR tbl IN SELECT DISTINCT t FROM unnest(tables) AS u(t) LOOP
         PERFORM @extschema@._sync_table(tbl);
     END LOOP;
+    PERFORM @extschema@._shares_begin();
     RETURN NULL;
 END
 $$;
@@ -831,6 +1064,20 @@ CREATE FUNCTION @extschema@._ddl_rename() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'acl_ddl_rename' LANGUAGE C;
 CREATE EVENT TRIGGER acl_ddl_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION @extschema@._ddl_rename();
+
+CREATE FUNCTION @extschema@._shares_sync() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT @extschema@._sync_skipped() THEN
+        PERFORM @extschema@._shares_begin();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER shares_sync AFTER INSERT ON @extschema@.shares
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shares_sync();
 
 /* ---------------------------------------------------------------------------
  * pg_dump: the catalog is configuration.  Built-in rows are dumped too, so

@@ -142,7 +142,10 @@ INSERT INTO acl.access (role, policy) VALUES ('00000000-0000-4000-8000-000000000
 INSERT INTO acl.access ("user", policy) VALUES ('00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-0000000000a1');
 SELECT count(*) AS access_rows FROM acl.access;
 
--- Shares.
+-- Shares: of an existing row, by its one-column primary key.
+INSERT INTO public.notes (id) VALUES (1), (2);
+INSERT INTO acl.shares (collection, item) VALUES ('notes', '3');
+INSERT INTO acl.shares (collection, item) VALUES ('notes', 'one');
 INSERT INTO acl.shares (collection, item, password) VALUES ('notes', '1', '');
 INSERT INTO acl.shares (id, collection, item, password) VALUES ('00000000-0000-4000-8000-0000000005a1', 'notes', '2', 'correct horse');
 SELECT password LIKE 'SCRAM-SHA-256$4096:%' AS hashed, password NOT LIKE '%correct horse%' AS no_clear_text FROM acl.shares;
@@ -166,3 +169,9 @@ UPDATE acl.permissions SET permissions = '{"id": {"_gt": 0}}' WHERE action = 're
 UPDATE acl.permissions SET fields = '{id,body,secret}' WHERE action = 'read' AND collection = 'notes'::regclass;
 ALTER TABLE public.notes RENAME COLUMN content TO body;
 DROP ROLE acl_reg_nobody;
+
+-- Once no share permission or share is left, a sync drops the acl_share policies.
+DELETE FROM acl.permissions WHERE action = 'share';
+DELETE FROM acl.shares;
+SELECT acl.sync() > 0 AS synced;
+SELECT count(*) AS share_policies_left FROM pg_policy WHERE polname = 'acl_share';

@@ -176,7 +176,7 @@ load_policies(AclAccess *access, MemoryContext target)
 	int			n;
 	Attachment *rows;
 
-	if (access->anonymous)
+	if (!access->user_exists)
 		nulls[0] = 'n';
 	else
 		args[0] = UUIDPGetDatum(&access->user_id);
@@ -254,9 +254,9 @@ load_access(AclAccess *access, MemoryContext target)
 		elog(ERROR, "SPI_connect failed");
 
 	access->user_exists = false;
-	access->has_role = false;
+	access->has_role = access->role_only;
 	access->status[0] = '\0';
-	if (!access->anonymous)
+	if (!access->anonymous && !access->role_only)
 	{
 		Oid			argtypes[1] = {UUIDOID};
 		Datum		args[1];
@@ -283,7 +283,7 @@ load_access(AclAccess *access, MemoryContext target)
 	if (access->has_role)
 		load_role_tree(access, target);
 
-	if (access->anonymous || access->user_exists)
+	if (access->anonymous || access->user_exists || access->has_role)
 		load_policies(access, target);
 	else
 	{
@@ -357,4 +357,33 @@ acl_access_for(const pg_uuid_t *user_id)
 	entry->scope = scope;
 	cache_builds++;
 	return &entry->access;
+}
+
+/*
+ * The access of a role with no user (a share's role, spec §8): the role
+ * tree's policies, flags from them; NULL means the public principal.  Not
+ * cached: a share computes it once per statement at most.
+ */
+void
+acl_load_role_access(const pg_uuid_t *role_id, AclAccess *out, MemoryContext target)
+{
+	memset(out, 0, sizeof(AclAccess));
+	out->anonymous = (role_id == NULL);
+	if (role_id != NULL)
+	{
+		out->role_only = true;
+		out->role_id = *role_id;
+	}
+	load_access(out, target);
+}
+
+/* A copy of access whose arrays live in target. */
+void
+acl_copy_access(const AclAccess *access, AclAccess *out, MemoryContext target)
+{
+	*out = *access;
+	out->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t) * Max(access->nroles, 1));
+	memcpy(out->roles, access->roles, sizeof(pg_uuid_t) * access->nroles);
+	out->policies = MemoryContextAlloc(target, sizeof(pg_uuid_t) * Max(access->npolicies, 1));
+	memcpy(out->policies, access->policies, sizeof(pg_uuid_t) * access->npolicies);
 }

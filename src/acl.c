@@ -166,6 +166,15 @@ _PG_init(void)
 							   GUC_NOT_IN_SAMPLE,
 							   check_jwt_user_claim, NULL, NULL);
 
+	DefineCustomIntVariable("acl.share_session_ttl",
+							"How long a session from acl.share_login() lasts.",
+							"A session also ends when its share is deleted or its date_end passes.",
+							&acl_share_session_ttl,
+							86400, 1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("acl");
 
 	acl_catalog_register_callbacks();

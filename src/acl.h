@@ -57,11 +57,32 @@ extern MemoryContext acl_cache_context(void);
 
 /* token.c: proof of identity */
 extern pg_uuid_t acl_token_user(const char *token);
+extern int	acl_share_session_ttl;
+
+/* A live share session: the share link's row (spec §1.6, §8). */
+typedef struct AclShareSession
+{
+	pg_uuid_t	share;
+	Oid			collection;
+	char	   *item;
+	bool		has_role;
+	pg_uuid_t	role;
+	pg_uuid_t	creator;
+	bool		start_null;
+	TimestampTz start;
+	bool		end_null;
+	TimestampTz end;
+	TimestampTz expires;		/* of the session */
+} AclShareSession;
+
+extern bool acl_is_share_token(const char *token);
+extern const AclShareSession *acl_share_session(const char *token);
 
 /* access.c: the effective access of a principal */
 typedef struct AclAccess
 {
 	bool		anonymous;		/* the public principal */
+	bool		role_only;		/* a role with no user: a share's role side */
 	pg_uuid_t	user_id;
 	bool		user_exists;
 	char		status[17];
@@ -78,6 +99,8 @@ typedef struct AclAccess
 extern const AclAccess *acl_access_for(const pg_uuid_t *user_id);
 extern bool acl_access_holds(const AclAccess *access, const pg_uuid_t *policy);
 extern bool acl_uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b);
+extern void acl_load_role_access(const pg_uuid_t *role_id, AclAccess *out, MemoryContext target);
+extern void acl_copy_access(const AclAccess *access, AclAccess *out, MemoryContext target);
 
 /* SPI plans kept for the life of the backend, and uuid columns of results */
 extern void acl_spi_select_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
@@ -96,6 +119,10 @@ extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payl
 /* enforce.c: masks and write checks through the planner and executor */
 extern void acl_enforce_init(void);
 extern void acl_require_preloaded(void);
+extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
+
+/* share.c: what a share session reads */
+extern const AclAccess *acl_share_side_access(const char *side);
 
 /* dynamic.c: run-time values of dynamic variables */
 extern struct AclJson *acl_resolve_dynamic(struct AclJson *value, const char *path);
@@ -112,6 +139,7 @@ typedef struct AclPrincipal
 	bool		anonymous;
 	pg_uuid_t	user_id;
 	const char *source;			/* "acl.user_id", "acl.token" or NULL */
+	const AclShareSession *share;	/* a share session (anonymous otherwise) */
 } AclPrincipal;
 
 extern AclPrincipal acl_current_principal(void);

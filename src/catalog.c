@@ -45,7 +45,7 @@
 #define ACL_SCHEMA "acl"
 
 static const char *const acl_catalog_tables[] = {
-	"roles", "policies", "users", "access", "permissions", "shares"
+	"roles", "policies", "users", "access", "permissions", "shares", "share_sessions"
 };
 #define ACL_CATALOG_NTABLES lengthof(acl_catalog_tables)
 

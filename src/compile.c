@@ -263,15 +263,26 @@ verify_sql(Oid relid, const char *alias, const char *sql)
 	error_context_stack = callback.previous;
 }
 
-/* The item rule of a permission on relid as SQL; columns qualified by alias. */
+/*
+ * The item rule of a permission on relid as SQL; columns qualified by
+ * alias; variables of one side of a share when share_side is set.
+ */
 static char *
-acl_compile_item_rule(Oid relid, Jsonb *rule, const char *what, const char *alias)
+compile_item_rule(Oid relid, Jsonb *rule, const char *what, const char *alias,
+				  const char *share_side)
 {
 	AclRule    *normalised = acl_rule_from_json(acl_json_from_jsonb(rule), what);
-	char	   *sql = acl_rule_to_sql(normalised, acl_backend_schema(), table_key_of(relid), alias);
+	char	   *sql = acl_rule_to_sql_for(normalised, acl_backend_schema(), table_key_of(relid),
+										  alias, share_side);
 
 	verify_sql(relid, alias, sql);
 	return sql;
+}
+
+static char *
+acl_compile_item_rule(Oid relid, Jsonb *rule, const char *what, const char *alias)
+{
+	return compile_item_rule(relid, rule, what, alias, NULL);
 }
 
 PG_FUNCTION_INFO_V1(acl_compile);
@@ -291,6 +302,31 @@ acl_compile(PG_FUNCTION_ARGS)
 														   PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
 														   "permissions",
 														   quote_identifier(relname))));
+}
+
+PG_FUNCTION_INFO_V1(acl_compile_for_share);
+
+/* acl._compile_for_share(collection regclass, rule jsonb, side text) returns text */
+Datum
+acl_compile_for_share(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *relname = get_rel_name(relid);
+	char	   *side = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (strcmp(side, "role") != 0 && strcmp(side, "creator") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown share side \"%s\"", side),
+				 errhint("The sides of a share are \"role\" and \"creator\".")));
+	PG_RETURN_TEXT_P(cstring_to_text(compile_item_rule(relid,
+													   PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
+													   "permissions", quote_identifier(relname),
+													   side)));
 }
 
 /*

@@ -60,17 +60,23 @@ dynamic_from_args(FunctionCallInfo fcinfo)
 	return dyn;
 }
 
+/*
+ * Whose variables: the end user's, or while acl._share_value() runs, one
+ * side of the current share's.
+ */
+static const AclAccess *side_access = NULL;
+
 /* Where the path starts: the user, the own role, the role tree, the policies. */
 static Datum
 start_ids(AclVariable variable, bool *empty)
 {
-	const AclAccess *access = acl_current_access();
+	const AclAccess *access = side_access ? side_access : acl_current_access();
 
 	*empty = false;
 	switch (variable)
 	{
 		case ACL_VAR_CURRENT_USER:
-			*empty = access->anonymous;
+			*empty = access->anonymous || access->role_only;
 			return *empty ? (Datum) 0 : acl_uuid_array(&access->user_id, 1);
 		case ACL_VAR_CURRENT_ROLE:
 			*empty = !access->has_role;
@@ -218,26 +224,132 @@ acl_dynamic_values(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(acl_dynamic_value);
 
+/* The one value of a variable a rule compares with a scalar. */
+static Datum
+single_value(ArrayType *values, int count, const char *name)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (count > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("dynamic variable %s has %d values where the rule compares with one",
+						name, count),
+				 errhint("Compare a list-valued variable with _in or _nin.")));
+	deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	return elems[0];
+}
+
 Datum
 acl_dynamic_value(PG_FUNCTION_ARGS)
 {
 	AclDynamic	dyn = dynamic_from_args(fcinfo);
 	int			count;
 	ArrayType  *values = read_values(&dyn, &count);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
 
 	if (values == NULL)
 		PG_RETURN_NULL();
-	if (count > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("dynamic variable %s.%s has %d values where the rule compares with one",
-						acl_variable_name(dyn.variable), dyn.path[0], count),
-				 errhint("Compare a list-valued variable with _in or _nin.")));
-	deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	PG_RETURN_DATUM(elems[0]);
+	PG_RETURN_DATUM(single_value(values, count,
+								 psprintf("%s.%s", acl_variable_name(dyn.variable), dyn.path[0])));
+}
+
+/*
+ * acl._share_value[s](side, variable, path): a variable of one side of the
+ * current share (the share role's, with no user, or the creator's), for
+ * the share's copies of read rules.  Without a share, NULL.
+ */
+static ArrayType *
+share_values(FunctionCallInfo fcinfo, int *count)
+{
+	const AclAccess *access = acl_share_side_access(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char	   *variable = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ArrayType  *path = PG_GETARG_ARRAYTYPE_P(2);
+	ArrayType  *result = NULL;
+
+	*count = 0;
+	if (access == NULL)
+		return NULL;
+	if (ArrayGetNItems(ARR_NDIM(path), ARR_DIMS(path)) == 0)
+	{
+		AclDynamic	dyn;
+		bool		empty;
+		Datum		ids;
+
+		if (!acl_parse_dynamic(variable, &dyn, variable) || dyn.variable == ACL_VAR_NOW)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"%s\" is not a dynamic variable of a share", variable)));
+		side_access = access;
+		PG_TRY();
+		{
+			ids = start_ids(dyn.variable, &empty);
+		}
+		PG_FINALLY();
+		{
+			side_access = NULL;
+		}
+		PG_END_TRY();
+		if (empty)
+			return NULL;
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+
+			deconstruct_array(DatumGetArrayTypeP(ids), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+							  &elems, &nulls, count);
+			for (int i = 0; i < *count; i++)
+				elems[i] = DirectFunctionCall1(textin, DirectFunctionCall1(uuid_out, elems[i]));
+			return construct_array(elems, *count, TEXTOID, -1, false, TYPALIGN_INT);
+		}
+	}
+	{
+		LOCAL_FCINFO(inner, 2);
+		AclDynamic	dyn;
+
+		InitFunctionCallInfoData(*inner, NULL, 2, InvalidOid, NULL, NULL);
+		inner->args[0] = fcinfo->args[1];
+		inner->args[1] = fcinfo->args[2];
+		dyn = dynamic_from_args(inner);
+		side_access = access;
+		PG_TRY();
+		{
+			result = read_values(&dyn, count);
+		}
+		PG_FINALLY();
+		{
+			side_access = NULL;
+		}
+		PG_END_TRY();
+	}
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(acl_share_values);
+
+Datum
+acl_share_values(PG_FUNCTION_ARGS)
+{
+	int			count;
+	ArrayType  *values = share_values(fcinfo, &count);
+
+	if (values == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(values);
+}
+
+PG_FUNCTION_INFO_V1(acl_share_value);
+
+Datum
+acl_share_value(PG_FUNCTION_ARGS)
+{
+	int			count;
+	ArrayType  *values = share_values(fcinfo, &count);
+
+	if (values == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(single_value(values, count, text_to_cstring(PG_GETARG_TEXT_PP(1))));
 }
 
 static AclJson *

@@ -254,6 +254,23 @@ grants_column(const TablePermission *p, const char *column)
 	return false;
 }
 
+/* Whether access holds a permission of action on relid granting column (NULL: any). */
+bool
+acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column)
+{
+	const TableEntry *table = table_permissions(relid);
+
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+
+		if (p->action == action && acl_access_holds(access, &p->policy) &&
+			(column == NULL || grants_column(p, column)))
+			return true;
+	}
+	return false;
+}
+
 static char
 action_letter(const char *action)
 {
@@ -359,6 +376,17 @@ relation_is_managed(Relation rel)
 	return false;
 }
 
+static bool
+has_policy_named(Relation rel, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->rd_rsdesc->policies)
+		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, name) == 0)
+			return true;
+	return false;
+}
+
 static Expr *
 policy_qual(Relation rel, const char *name)
 {
@@ -372,6 +400,44 @@ policy_qual(Relation rel, const char *name)
 			return copyObject(policy->qual);
 	}
 	return NULL;
+}
+
+static Oid
+acl_function(const char *name, int nargs, Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString("acl"), makeString((char *) name)),
+						  nargs, argtypes, false);
+}
+
+static Const *
+text_const(const char *value)
+{
+	return makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+					 PointerGetDatum(cstring_to_text(value)), false, false);
+}
+
+static Const *
+regclass_const(Oid relid)
+{
+	return makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid), ObjectIdGetDatum(relid), false, true);
+}
+
+/* (SELECT expr): evaluated once per execution, as an initplan. */
+static Expr *
+initplan_of(Expr *expr)
+{
+	Query	   *sub = makeNode(Query);
+	SubLink    *link = makeNode(SubLink);
+
+	sub->commandType = CMD_SELECT;
+	sub->querySource = QSRC_ORIGINAL;
+	sub->canSetTag = true;
+	sub->jointree = makeFromExpr(NIL, NULL);
+	sub->targetList = list_make1(makeTargetEntry(expr, 1, pstrdup("value"), false));
+	link->subLinkType = EXPR_SUBLINK;
+	link->subselect = (Node *) sub;
+	link->location = -1;
+	return (Expr *) link;
 }
 
 /*
@@ -405,6 +471,18 @@ column_condition(Relation rel, const TableEntry *table, char action, const char 
 	}
 	if (all)
 		return NULL;
+	/* A share's fields do not depend on the row (share.c). */
+	if (action == 'r' && has_policy_named(rel, "acl_share"))
+	{
+		Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
+
+		arms = lappend(arms, initplan_of((Expr *) makeFuncExpr(acl_function("_share_field", 2, argtypes),
+															   BOOLOID,
+															   list_make2(regclass_const(RelationGetRelid(rel)),
+																		  text_const(column)),
+															   InvalidOid, InvalidOid,
+															   COERCE_EXPLICIT_CALL)));
+	}
 	return list_length(arms) == 1 ? linitial(arms) : makeBoolExpr(OR_EXPR, arms, -1);
 }
 
@@ -995,26 +1073,6 @@ mask_result_vars(Node *node, ResultMaskContext *cxt)
 	return expression_tree_mutator(node, mask_result_vars, cxt);
 }
 
-static Oid
-acl_function(const char *name, int nargs, Oid *argtypes)
-{
-	return LookupFuncName(list_make2(makeString("acl"), makeString((char *) name)),
-						  nargs, argtypes, false);
-}
-
-static Const *
-text_const(const char *value)
-{
-	return makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
-					 PointerGetDatum(cstring_to_text(value)), false, false);
-}
-
-static Const *
-regclass_const(Oid relid)
-{
-	return makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid), ObjectIdGetDatum(relid), false, true);
-}
-
 /* acl.<name>(NULL::<type of att>, rel, action, column) */
 static Expr *
 typed_call(const char *name, Form_pg_attribute att, Oid relid, char action)
@@ -1026,24 +1084,6 @@ typed_call(const char *name, Form_pg_attribute att, Oid relid, char action)
 
 	return (Expr *) makeFuncExpr(acl_function(name, 4, argtypes), att->atttypid, args,
 								 att->attcollation, InvalidOid, COERCE_EXPLICIT_CALL);
-}
-
-/* (SELECT expr): evaluated once per execution, as an initplan. */
-static Expr *
-initplan_of(Expr *expr)
-{
-	Query	   *sub = makeNode(Query);
-	SubLink    *link = makeNode(SubLink);
-
-	sub->commandType = CMD_SELECT;
-	sub->querySource = QSRC_ORIGINAL;
-	sub->canSetTag = true;
-	sub->jointree = makeFromExpr(NIL, NULL);
-	sub->targetList = list_make1(makeTargetEntry(expr, 1, pstrdup("value"), false));
-	link->subLinkType = EXPR_SUBLINK;
-	link->subselect = (Node *) sub;
-	link->location = -1;
-	return (Expr *) link;
 }
 
 static bool

@@ -15,6 +15,10 @@
  * does not exist or is not active has no identity at all: every function
  * here fails with 42501 rather than falling back to public.
  *
+ * A share session token in acl.token makes the share the principal: it has
+ * no user, reads through the share's own rules (share.c), and for every
+ * other action is the public principal, as in Directus (spec §8).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -37,7 +41,7 @@ acl_uuid_text(const pg_uuid_t *uuid)
 AclPrincipal
 acl_current_principal(void)
 {
-	AclPrincipal principal = {true, {{0}}, NULL};
+	AclPrincipal principal = {true, {{0}}, NULL, NULL};
 	bool		have_user_id = acl_user_id_setting && acl_user_id_setting[0];
 	bool		have_token = acl_token_setting && acl_token_setting[0];
 	pg_uuid_t	asserted;
@@ -54,7 +58,19 @@ acl_current_principal(void)
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid value for acl.user_id: \"%s\"", acl_user_id_setting)));
 
-	if (have_token)
+	if (have_token && acl_is_share_token(acl_token_setting))
+	{
+		if (have_user_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("acl.user_id and a share token cannot be used together"),
+					 errdetail("acl.user_id is %s; a share session acts for no user.",
+							   acl_user_id_setting),
+					 errhint("Reset acl.user_id to read through the share, or reset acl.token.")));
+		principal.share = acl_share_session(acl_token_setting);
+		principal.source = "acl.token";
+	}
+	else if (have_token)
 	{
 		principal.anonymous = false;
 		principal.user_id = acl_token_user(acl_token_setting);
@@ -206,5 +222,23 @@ Datum
 acl_has_policy(PG_FUNCTION_ARGS)
 {
 	acl_require_preloaded();
+	PG_RETURN_BOOL(acl_access_holds(acl_current_access(), PG_GETARG_UUID_P(0)));
+}
+
+PG_FUNCTION_INFO_V1(acl_has_policy_for);
+
+/*
+ * acl.has_policy(policy uuid, action text): the gate of a generated
+ * permission policy.  A share reads only through its own policy (acl_share),
+ * never through the public read permissions it holds for other actions.
+ */
+Datum
+acl_has_policy_for(PG_FUNCTION_ARGS)
+{
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	acl_require_preloaded();
+	if (strcmp(action, "read") == 0 && acl_current_principal().share != NULL)
+		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(acl_access_holds(acl_current_access(), PG_GETARG_UUID_P(0)));
 }

@@ -221,6 +221,9 @@ typedef struct AclSchema
  */
 extern char *acl_rule_to_sql(const AclRule *rule, const AclSchema *schema,
 							 const char *table_key, const char *outer_alias);
+extern char *acl_rule_to_sql_for(const AclRule *rule, const AclSchema *schema,
+								 const char *table_key, const char *outer_alias,
+								 const char *share_side);
 
 /* ---- validation (spec §5) ------------------------------------------------ */
 

@@ -36,6 +36,7 @@ typedef struct SqlContext
 {
 	const AclSchema *schema;
 	int			next_alias;
+	const char *share_side;		/* variables of this side of a share, or NULL */
 } SqlContext;
 
 /* What a compiled value is: a literal, a scalar expression, or a list. */
@@ -203,7 +204,7 @@ dynamic_sql(SqlContext *cx, const AclDynamic *dyn, const AclColumn *column,
 			: psprintf("CAST((SELECT pg_catalog.now()) AS %s)", target);
 		return v;
 	}
-	if (dyn->npath == 0)
+	if (dyn->npath == 0 && cx->share_side == NULL)
 	{
 		const char *fn = dyn->variable == ACL_VAR_CURRENT_USER ? "current_user_id"
 			: dyn->variable == ACL_VAR_CURRENT_ROLE ? "current_role_id"
@@ -214,27 +215,33 @@ dynamic_sql(SqlContext *cx, const AclDynamic *dyn, const AclColumn *column,
 		return v;
 	}
 
-	/* A path: checked now, read at run time as the acl owner. */
+	/*
+	 * A path (checked now, read at run time as the acl owner), or any
+	 * variable of one side of a share.
+	 */
 	{
-		AclColumn	vartype;
+		AclColumn	vartype = {0};
 		StringInfoData arr;
 
-		if (cx->schema->variable_type == NULL ||
-			!cx->schema->variable_type(cx->schema->arg, dyn, path, &vartype))
+		if (dyn->npath > 0 &&
+			(cx->schema->variable_type == NULL ||
+			 !cx->schema->variable_type(cx->schema->arg, dyn, path, &vartype)))
 			acl_rule_error(ACL_RULE_NO_FIELD, path,
 						   psprintf("dynamic variable %s has no path \"%s\"",
 									acl_variable_name(dyn->variable), dyn->path[0]),
 						   NULL, "Name a column of acl.users, acl.roles or acl.policies, or a "
 						   "foreign-key path from there (e.g. $CURRENT_USER.department).");
 		initStringInfo(&arr);
-		appendStringInfoString(&arr, "ARRAY[");
+		if (cx->share_side != NULL)
+			appendStringInfo(&arr, "%s, ", quote_literal_always(cx->share_side));
+		appendStringInfo(&arr, "%s, ARRAY[", quote_literal_always(acl_variable_name(dyn->variable)));
 		for (int i = 0; i < dyn->npath; i++)
 			appendStringInfo(&arr, "%s%s", i ? ", " : "", quote_literal_always(dyn->path[i]));
 		appendStringInfoString(&arr, "]::pg_catalog.text[]");
-		v.is_list = list_variable || vartype.type == ACL_FT_ARRAY;
-		v.sql = psprintf("CAST((SELECT acl.%s(%s, %s)) AS %s%s)",
-						 v.is_list ? "dynamic_values" : "dynamic_value",
-						 quote_literal_always(acl_variable_name(dyn->variable)), arr.data,
+		v.is_list = list_variable || (dyn->npath > 0 && vartype.type == ACL_FT_ARRAY);
+		v.sql = psprintf("CAST((SELECT acl.%s%s(%s)) AS %s%s)",
+						 cx->share_side ? "_share_" : "dynamic_",
+						 v.is_list ? "values" : "value", arr.data,
 						 target, v.is_list ? "[]" : "");
 		return v;
 	}
@@ -700,7 +707,15 @@ char *
 acl_rule_to_sql(const AclRule *rule, const AclSchema *schema, const char *table_key,
 				const char *outer_alias)
 {
-	SqlContext	cx = {schema, 1};
+	return acl_rule_to_sql_for(rule, schema, table_key, outer_alias, NULL);
+}
+
+/* The same, with variables read from one side of a share (share.c). */
+char *
+acl_rule_to_sql_for(const AclRule *rule, const AclSchema *schema, const char *table_key,
+					const char *outer_alias, const char *share_side)
+{
+	SqlContext	cx = {schema, 1, share_side};
 	StringInfoData out;
 	bool		dynamic = false;
 

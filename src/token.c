@@ -2,7 +2,9 @@
  *
  * token.c
  *	  Proof of identity through acl.token: a user's static token (stored as
- *	  its SHA-256 only) or a JWT signed with HS256 by acl.jwt_secret.
+ *	  its SHA-256 only), a JWT signed with HS256 by acl.jwt_secret, or a
+ *	  share session token from acl.share_login() (stored as its SHA-256 in
+ *	  acl.share_sessions).
  *
  * A token is only ever an error or a user: a malformed, unsigned, tampered,
  * expired, not-yet-valid or unknown token fails the statement that needs
@@ -38,6 +40,9 @@
 
 #define STATIC_TOKEN_MIN_LENGTH 16
 #define GENERATED_TOKEN_BYTES 32
+#define SHARE_TOKEN_PREFIX "share."
+
+int			acl_share_session_ttl = 86400;
 
 /*
  * One verified token, kept so that the many calls of one statement (and
@@ -426,6 +431,12 @@ acl_set_user_token(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("static token must not contain two dots"),
 					 errdetail("Tokens of the form a.b.c are read as JWTs.")));
+		if (acl_is_share_token(token))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("static token must not begin with \"%s\"", SHARE_TOKEN_PREFIX),
+					 errdetail("Tokens beginning with \"%s\" are read as share session tokens.",
+							   SHARE_TOKEN_PREFIX)));
 	}
 
 	sha256((const uint8 *) token, strlen(token), digest);
@@ -475,4 +486,262 @@ acl_share_password(PG_FUNCTION_ARGS)
 	/* The role name only salts MD5; SCRAM draws a random salt. */
 	PG_RETURN_TEXT_P(cstring_to_text(encrypt_password(PASSWORD_TYPE_SCRAM_SHA_256,
 													  "", password)));
+}
+
+/* ------------------------------------------------------------------------
+ * Share links (spec §8).  acl.share_login() is Directus's POST /shares/auth:
+ * it checks the share's dates, use count and password, counts the use, and
+ * returns a session token for acl.token.  The share id is the link, so it
+ * alone proves nothing once a password is set, and a SCRAM verification
+ * (thousands of hash rounds) is paid once per login, not per statement.
+ * ---------------------------------------------------------------------- */
+
+bool
+acl_is_share_token(const char *token)
+{
+	return strncmp(token, SHARE_TOKEN_PREFIX, strlen(SHARE_TOKEN_PREFIX)) == 0;
+}
+
+static bytea *
+token_digest(const char *text)
+{
+	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	sha256((const uint8 *) text, strlen(text), (uint8 *) VARDATA(hash));
+	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	return hash;
+}
+
+static void
+share_login_error(const char *message, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("%s", message),
+			 detail ? errdetail("%s", detail) : 0,
+			 errhint("%s", hint)));
+}
+
+/* The date window of a share, checked at login and again on every use. */
+static void
+check_share_window(const char *share, bool start_null, TimestampTz start,
+				   bool end_null, TimestampTz end)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (!start_null && now < start)
+		share_login_error(psprintf("share %s is not valid yet", share),
+						  psprintf("Its date_start is %s.", timestamptz_to_str(start)),
+						  "Wait until date_start, or ask its creator to change it.");
+	if (!end_null && now > end)
+		share_login_error(psprintf("share %s has expired", share),
+						  psprintf("Its date_end was %s.", timestamptz_to_str(end)),
+						  "Ask its creator for a new share or a later date_end.");
+}
+
+PG_FUNCTION_INFO_V1(acl_share_login);
+
+/*
+ * acl.share_login(share uuid, password text DEFAULT NULL) returns text.
+ * Unknown shares and wrong passwords get the same error, so the function is
+ * no oracle for share ids; only a caller who knows the password learns that
+ * a share expired or was used up.
+ */
+Datum
+acl_share_login(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[3] = {UUIDOID, BYTEAOID, INT4OID};
+	Datum		args[3];
+	char	   *share;
+	char	   *password = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AclCatalogScope scope;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	bool		start_null,
+				end_null,
+				max_null;
+	TimestampTz start,
+				end;
+	int32		used,
+				max_uses;
+	char	   *verifier;
+	char	   *creator_status;
+	uint8		random[GENERATED_TOKEN_BYTES];
+	char	   *token;
+	int			ret;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("share must not be NULL")));
+	args[0] = PG_GETARG_DATUM(0);
+	share = acl_uuid_text(PG_GETARG_UUID_P(0));
+
+	acl_catalog_enter(&scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* The row lock makes concurrent logins count one after another. */
+	ret = SPI_execute_with_args("SELECT s.password, s.date_start, s.date_end, s.times_used, s.max_uses,"
+								"       CASE WHEN s.user_created IS NULL THEN 'missing'"
+								"            ELSE coalesce(u.status, 'missing') END"
+								"  FROM acl.shares s LEFT JOIN acl.users u ON u.id = s.user_created"
+								" WHERE s.id = $1 FOR NO KEY UPDATE OF s",
+								1, argtypes, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "share lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		share_login_error("share login failed", "No share has this id, or the password is wrong.",
+						  "Check the share id and its password.");
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	verifier = SPI_getvalue(row, desc, 1);
+	start = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &start_null));
+	end = DatumGetTimestampTz(SPI_getbinval(row, desc, 3, &end_null));
+	used = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
+	max_uses = DatumGetInt32(SPI_getbinval(row, desc, 5, &max_null));
+	creator_status = SPI_getvalue(row, desc, 6);
+
+	if (verifier != NULL)
+	{
+		const char *logdetail = NULL;
+
+		if (password == NULL ||
+			plain_crypt_verify("", verifier, password, &logdetail) != STATUS_OK)
+			share_login_error("share login failed", "No share has this id, or the password is wrong.",
+							  "Check the share id and its password.");
+	}
+	check_share_window(share, start_null, start, end_null, end);
+	/* Deviation: Directus compares times_used <= max_uses, one use too many. */
+	if (!max_null && used >= max_uses)
+		share_login_error(psprintf("share %s has been used up", share),
+						  psprintf("It has been used %d of %d times.", used, max_uses),
+						  "Ask its creator to raise max_uses, or for a new share.");
+	if (strcmp(creator_status, "active") != 0)
+		share_login_error(psprintf("share %s has no active creator", share),
+						  strcmp(creator_status, "missing") == 0
+						  ? "Its user_created is NULL or names no user; a share borrows its creator's permissions."
+						  : psprintf("Its creator's status is \"%s\".", creator_status),
+						  "Set acl.shares.user_created to an active user, or create a new share.");
+
+	if (!pg_strong_random(random, sizeof(random)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random token")));
+	token = psprintf("%s%s", SHARE_TOKEN_PREFIX, base64url_encode(random, sizeof(random)));
+	args[1] = PointerGetDatum(token_digest(token));
+	args[2] = Int32GetDatum(acl_share_session_ttl);
+	ret = SPI_execute_with_args("WITH used AS (UPDATE acl.shares SET times_used = times_used + 1"
+								"               WHERE id = $1 RETURNING id),"
+								"     expired AS (DELETE FROM acl.share_sessions"
+								"                  WHERE share = $1 AND expires < pg_catalog.now())"
+								" INSERT INTO acl.share_sessions (token_hash, share, expires)"
+								" SELECT $2, id, pg_catalog.now() + pg_catalog.make_interval(secs => $3) FROM used",
+								3, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT || SPI_processed != 1)
+		elog(ERROR, "could not record the share login: %s", SPI_result_code_string(ret));
+	SPI_finish();
+	acl_catalog_leave(&scope);
+	PG_RETURN_TEXT_P(cstring_to_text(token));
+}
+
+/*
+ * The share a session token stands for; errors on anything short of a live
+ * session of a share in its date window.  Cached like user tokens.
+ */
+static struct
+{
+	char	   *token;
+	AclCacheScope scope;
+	AclShareSession session;
+}			verified_share = {NULL};
+
+const AclShareSession *
+acl_share_session(const char *token)
+{
+	Oid			argtypes[1] = {BYTEAOID};
+	Datum		args[1];
+	AclCatalogScope scope;
+	AclShareSession fresh;
+	AclCacheScope fresh_scope;
+	MemoryContext old;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	bool		role_null;
+	bool		creator_null;
+	TimestampTz expires;
+	char	   *creator_status;
+	char	   *share;
+	int			ret;
+
+	if (verified_share.token != NULL && acl_cache_scope_valid(&verified_share.scope) &&
+		strcmp(verified_share.token, token) == 0)
+	{
+		check_share_window(acl_uuid_text(&verified_share.session.share),
+						   verified_share.session.start_null, verified_share.session.start,
+						   verified_share.session.end_null, verified_share.session.end);
+		if (GetCurrentStatementStartTimestamp() > verified_share.session.expires)
+			share_login_error("share session has expired", NULL,
+							  "Log in again with acl.share_login(), or reset acl.token.");
+		return &verified_share.session;
+	}
+
+	memset(&fresh, 0, sizeof(fresh));
+	fresh_scope = acl_cache_scope_now();
+	args[0] = PointerGetDatum(token_digest(token));
+	acl_catalog_enter(&scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT s.id, s.collection, s.item, s.role, s.user_created,"
+								"       s.date_start, s.date_end, x.expires, u.status"
+								"  FROM acl.share_sessions x JOIN acl.shares s ON s.id = x.share"
+								"  LEFT JOIN acl.users u ON u.id = s.user_created"
+								" WHERE x.token_hash = $1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "share session lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		share_login_error("acl.token is not a live share session",
+						  "The session is unknown, or its share was deleted.",
+						  "Log in again with acl.share_login(), or reset acl.token.");
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	fresh.share = acl_spi_uuid(row, desc, 1, &isnull);
+	fresh.collection = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	fresh.item = SPI_getvalue(row, desc, 3);
+	MemoryContextSwitchTo(old);
+	fresh.role = acl_spi_uuid(row, desc, 4, &role_null);
+	fresh.has_role = !role_null;
+	fresh.creator = acl_spi_uuid(row, desc, 5, &creator_null);
+	fresh.start = DatumGetTimestampTz(SPI_getbinval(row, desc, 6, &fresh.start_null));
+	fresh.end = DatumGetTimestampTz(SPI_getbinval(row, desc, 7, &fresh.end_null));
+	expires = DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &isnull));
+	fresh.expires = expires;
+	creator_status = SPI_getvalue(row, desc, 9);
+	SPI_finish();
+	acl_catalog_leave(&scope);
+
+	share = acl_uuid_text(&fresh.share);
+	if (GetCurrentStatementStartTimestamp() > expires)
+		share_login_error("share session has expired",
+						  psprintf("The session of share %s ended at %s.", share,
+								   timestamptz_to_str(expires)),
+						  "Log in again with acl.share_login(), or reset acl.token.");
+	check_share_window(share, fresh.start_null, fresh.start, fresh.end_null, fresh.end);
+	if (creator_null || creator_status == NULL || strcmp(creator_status, "active") != 0)
+		share_login_error(psprintf("share %s has no active creator", share),
+						  "A share borrows its creator's permissions.",
+						  "Set acl.shares.user_created to an active user, or create a new share.");
+
+	if (verified_share.token != NULL)
+	{
+		pfree(verified_share.token);
+		pfree(verified_share.session.item);
+	}
+	verified_share.token = MemoryContextStrdup(TopMemoryContext, token);
+	verified_share.scope = fresh_scope;
+	verified_share.session = fresh;
+	return &verified_share.session;
 }

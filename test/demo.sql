@@ -7,8 +7,8 @@
  * what an id names: a = role, b = policy, c = access row, d = user (and the
  * user's profile).
  *
- * Nothing here is enforced yet: acl only stores and inspects these rows.
- * Item rules and validations are shape-checked now and compiled later.
+ * Every permission below is enforced as soon as it is inserted: rows, column
+ * masks, field checks, presets, validation and shares.
  */
 
 BEGIN;
@@ -187,6 +187,14 @@ INSERT INTO acl.permissions (policy, collection, action, permissions, validation
      NULL, NULL, NULL, '{title,starts_at,location,status}'),
     ('b2000000-0000-4000-8000-000000000002', 'public.forum_posts', 'create',
      NULL, NULL, '{"author": "$CURRENT_USER"}', '{title,body}'),
+    -- Coordinators may share a patient's profile (and so their readings)
+    -- with a clinician who has no account, and list the shares they made.
+    ('b2000000-0000-4000-8000-000000000002', 'public.profiles', 'share',
+     '{"diabetes_type": {"_nnull": true}}', NULL, NULL, NULL),
+    ('b2000000-0000-4000-8000-000000000002', 'acl.shares', 'create',
+     NULL, NULL, NULL, '{name,collection,item,role,password,max_uses,date_end}'),
+    ('b2000000-0000-4000-8000-000000000002', 'acl.shares', 'read',
+     '{"user_created": {"_eq": "$CURRENT_USER"}}', NULL, NULL, '{*}'),
 
     -- Nutritionist.  Drafts are visible so colleagues can review them.
     -- Glucose values inform advice, but a patient's notes are private.
