@@ -1057,9 +1057,13 @@ $$;
 CREATE EVENT TRIGGER acl_ddl_sync ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION @extschema@._ddl_sync();
 
--- ALTER TABLE ... RENAME COLUMN renames the column in the table's permissions.
+-- ALTER TABLE ... RENAME [COLUMN] renames the column or table in the permissions
+-- that name it: the table's own fields and keys, and relational rules of any table.
 CREATE FUNCTION @extschema@._rename_field(rule jsonb, old_name text, new_name text) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'acl_rename_field' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION @extschema@._rename_in_rule(collection regclass, rule jsonb, renamed regclass,
+                                            old_name text, new_name text, is_table boolean) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'acl_rename_in_rule' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION @extschema@._ddl_rename() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'acl_ddl_rename' LANGUAGE C;
 CREATE EVENT TRIGGER acl_ddl_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')

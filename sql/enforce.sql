@@ -132,6 +132,25 @@ RESET acl.user_id;
 RESET ROLE;
 ALTER TABLE enf_notes RENAME COLUMN state TO status;
 
+-- Renames reach relational rules too: another table's column named through
+-- a many-to-one, and a table named as a one-to-many, at any depth.
+CREATE TABLE enf_authors (id int PRIMARY KEY, name text);
+CREATE TABLE enf_books (id int PRIMARY KEY, author int REFERENCES enf_authors (id), title text);
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_books', 'read',
+     '{"_or": [{"author": {"name": {"_eq": "Ann"}}}, {"title": {"_eq": "Open"}}]}', '{*}'),
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_authors', 'read',
+     '{"enf_books": {"_some": {"author": {"name": {"_starts_with": "A"}}, "title": {"_nnull": true}}}}', '{*}');
+ALTER TABLE enf_authors RENAME COLUMN name TO full_name;
+ALTER TABLE enf_books RENAME TO enf_volumes;
+ALTER TABLE enf_volumes RENAME COLUMN title TO heading;
+SELECT collection, permissions FROM acl.permissions
+ WHERE collection IN ('enf_volumes'::regclass, 'enf_authors'::regclass) ORDER BY id;
+SELECT acl.sync() > 0 AS synced_without_warnings;
+SELECT count(*) AS stale FROM acl.lint() WHERE finding = 'stale_permission';
+DELETE FROM acl.permissions WHERE collection IN ('enf_volumes'::regclass, 'enf_authors'::regclass);
+DROP TABLE enf_volumes, enf_authors;
+
 -- A permission whose rule no longer compiles (its column dropped) grants
 -- nothing, with a warning, and the lint reports it.
 ALTER TABLE enf_notes ADD COLUMN flagged boolean;

@@ -30,6 +30,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -263,9 +264,12 @@ acl_rename_field(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(acl_ddl_rename);
 
 /*
- * Event trigger on ALTER TABLE: ALTER TABLE t RENAME COLUMN a TO b renames
- * a in the fields, rules, validation and presets of t's permissions.  The
- * update regenerates t's policies like any other change to acl.permissions.
+ * Event trigger on ALTER TABLE: ALTER TABLE t RENAME COLUMN a TO b renames a
+ * in the fields, rules, validation and presets of t's permissions, and in
+ * the relational rules of any permission that reaches t; ALTER TABLE t
+ * RENAME TO u renames t where a relational rule names it (a one-to-many).
+ * Only rules the rename changes are written, and each write regenerates its
+ * table's policies like any other change to acl.permissions.
  */
 Datum
 acl_ddl_rename(PG_FUNCTION_ARGS)
@@ -273,9 +277,10 @@ acl_ddl_rename(PG_FUNCTION_ARGS)
 	EventTriggerData *trigdata;
 	RenameStmt *stmt;
 	Oid			relid;
-	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
-	Datum		args[3];
+	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[4];
 	AclCatalogScope scope;
+	bool		table;
 	int			ret;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
@@ -284,27 +289,42 @@ acl_ddl_rename(PG_FUNCTION_ARGS)
 	if (!IsA(trigdata->parsetree, RenameStmt))
 		PG_RETURN_NULL();
 	stmt = (RenameStmt *) trigdata->parsetree;
-	if (stmt->renameType != OBJECT_COLUMN || stmt->relation == NULL)
+	if ((stmt->renameType != OBJECT_COLUMN && stmt->renameType != OBJECT_TABLE) ||
+		stmt->relation == NULL)
 		PG_RETURN_NULL();
-	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	table = (stmt->renameType == OBJECT_TABLE);
+	/* The statement names the table as it was; look it up by its new name. */
+	relid = table
+		? RangeVarGetRelid(makeRangeVar(stmt->relation->schemaname, stmt->newname, -1), NoLock, true)
+		: RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid))
 		PG_RETURN_NULL();
 
 	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(stmt->subname);
+	args[1] = CStringGetTextDatum(table ? stmt->relation->relname : stmt->subname);
 	args[2] = CStringGetTextDatum(stmt->newname);
+	args[3] = BoolGetDatum(table);
 	acl_catalog_enter(&scope);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("UPDATE acl.permissions"
-								"   SET fields = pg_catalog.array_replace(fields, $2, $3),"
-								"       permissions = acl._rename_field(permissions, $2, $3),"
-								"       validation = acl._rename_field(validation, $2, $3),"
-								"       presets = acl._rename_field(presets, $2, $3)"
-								" WHERE collection = $1",
-								3, argtypes, args, NULL, false, 0);
+	/* One UPDATE, so that the check of each row sees it wholly renamed. */
+	ret = SPI_execute_with_args("UPDATE acl.permissions p"
+								"   SET fields = r.fields, validation = r.validation, presets = r.presets,"
+								"       permissions = r.permissions"
+								"  FROM (SELECT id,"
+								"               CASE WHEN own THEN pg_catalog.array_replace(fields, $2, $3) ELSE fields END,"
+								"               CASE WHEN own THEN acl._rename_field(validation, $2, $3) ELSE validation END,"
+								"               CASE WHEN own THEN acl._rename_field(presets, $2, $3) ELSE presets END,"
+								"               acl._rename_in_rule(collection, permissions, $1, $2, $3, $4)"
+								"          FROM (SELECT *, collection = $1 AND NOT $4 AS own FROM acl.permissions) q"
+								"         WHERE own OR pg_catalog.strpos(permissions::text, $2) > 0)"
+								"       AS r(id, fields, validation, presets, permissions)"
+								" WHERE p.id = r.id"
+								"   AND (r.fields, r.validation, r.presets, r.permissions)"
+								"       IS DISTINCT FROM (p.fields, p.validation, p.presets, p.permissions)",
+								4, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "could not rename the column in acl.permissions: %s", SPI_result_code_string(ret));
+		elog(ERROR, "could not apply the rename to acl.permissions: %s", SPI_result_code_string(ret));
 	SPI_finish();
 	acl_catalog_leave(&scope);
 	PG_RETURN_NULL();

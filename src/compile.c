@@ -479,3 +479,146 @@ acl_check_permission(PG_FUNCTION_ARGS)
 		check_presets(relid, PG_GETARG_JSONB_P(3));
 	PG_RETURN_VOID();
 }
+
+/* ------------------------------------------------------------------------
+ * Renames inside relational rules.  ALTER TABLE ... RENAME of a column or a
+ * table another table's rule reaches through a relation would leave the
+ * rule naming what no longer exists; acl._ddl_rename() rewrites it.
+ * ---------------------------------------------------------------------- */
+
+typedef struct RenameTarget
+{
+	Oid			renamed;		/* the table renamed, or whose column was */
+	const char *from;
+	const char *to;
+	bool		table;			/* a table rename (else a column rename) */
+} RenameTarget;
+
+/* The table a relation key of context leads to, or InvalidOid. */
+static Oid
+related_table(Oid context, const char *key)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile Oid result = InvalidOid;
+
+	/* The lookup reports ambiguity by raising; here that just means "none". */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		AclRelation rel;
+		const AclSchema *schema = acl_backend_schema();
+
+		if (schema->relation(schema->arg, table_key_of(context), key, key, &rel))
+			result = (Oid) strtoul(rel.table_key, NULL, 10);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	return result;
+}
+
+/* key with the rename applied in context, or NULL when it does not apply. */
+static char *
+renamed_key(const char *key, Oid context, const RenameTarget *target)
+{
+	const char *open = strchr(key, '(');
+	size_t		len = strlen(key);
+
+	if (target->table)
+	{
+		size_t		n = strlen(target->from);
+
+		/* A one-to-many names the referencing table: "t" or "t.column". */
+		if (get_attnum(context, key) == InvalidAttrNumber &&
+			strncmp(key, target->from, n) == 0 && (key[n] == '\0' || key[n] == '.'))
+			return psprintf("%s%s", target->to, key + n);
+		return NULL;
+	}
+	if (context != target->renamed)
+		return NULL;
+	if (strcmp(key, target->from) == 0)
+		return pstrdup(target->to);
+	/* A function field: year(date), count(comments). */
+	if (open != NULL && len > 0 && key[len - 1] == ')' &&
+		strncmp(open + 1, target->from, len - (open - key) - 2) == 0 &&
+		strlen(target->from) == len - (open - key) - 2)
+		return psprintf("%.*s(%s)", (int) (open - key), key, target->to);
+	return NULL;
+}
+
+static bool
+rename_in_rule(AclJson *json, Oid context, const RenameTarget *target)
+{
+	bool		changed = false;
+
+	check_stack_depth();
+	if (json == NULL || json->kind != ACL_JSON_OBJECT)
+		return false;
+	for (int i = 0; i < json->count; i++)
+	{
+		const char *key = json->keys[i];
+		AclJson    *item = json->items[i];
+		char	   *renamed;
+		Oid			next;
+
+		if (strcmp(key, "_and") == 0 || strcmp(key, "_or") == 0)
+		{
+			if (item->kind == ACL_JSON_ARRAY)
+				for (int j = 0; j < item->count; j++)
+					changed |= rename_in_rule(item->items[j], context, target);
+			continue;
+		}
+		if (strcmp(key, "_some") == 0 || strcmp(key, "_none") == 0)
+		{
+			changed |= rename_in_rule(item, context, target);
+			continue;
+		}
+		if (key[0] == '_')
+			continue;			/* an operator */
+		renamed = renamed_key(key, context, target);
+		if (renamed != NULL)
+		{
+			json->keys[i] = renamed;
+			key = renamed;
+			changed = true;
+		}
+		if (item->kind == ACL_JSON_OBJECT && strchr(key, '(') == NULL &&
+			OidIsValid(next = related_table(context, key)))
+			changed |= rename_in_rule(item, next, target);
+	}
+	return changed;
+}
+
+PG_FUNCTION_INFO_V1(acl_rename_in_rule);
+
+/*
+ * acl._rename_in_rule(collection regclass, rule jsonb, renamed regclass,
+ * old text, new text, is_table boolean) returns jsonb: the item rule of a
+ * permission on collection with the rename applied at every depth.
+ */
+Datum
+acl_rename_in_rule(PG_FUNCTION_ARGS)
+{
+	AclJson    *json = acl_json_from_jsonb(PG_GETARG_JSONB_P(1));
+	RenameTarget target;
+	StringInfoData out;
+
+	target.renamed = PG_GETARG_OID(2);
+	target.from = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	target.to = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	target.table = PG_GETARG_BOOL(5);
+	if (!rename_in_rule(json, PG_GETARG_OID(0), &target))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+	initStringInfo(&out);
+	acl_json_append(&out, json);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+}
