@@ -14,7 +14,7 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files in sql/ + expected/; isolation specs in test/specs with
 # their expected output in test/expected.
-REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks writes shares adversarial
+REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks writes shares shares_adversarial adversarial
 ISOLATION      = cache_invalidation enforce_concurrency
 ISOLATION_OPTS = --inputdir=test
 

@@ -599,84 +599,18 @@ $$;
 CREATE TRIGGER permissions_check BEFORE INSERT OR UPDATE ON @extschema@.permissions
     FOR EACH ROW EXECUTE FUNCTION @extschema@._permissions_check();
 
--- The shared item: its table must have a one-column primary key and the row
--- must exist.  With check_share, the current end user must also hold a share
--- permission whose rule matches the item (spec §8, case 103).  Run as the
--- acl owner: whether the item matches is not a question of what the end
--- user may read.
-CREATE FUNCTION @extschema@._share_item_check(collection regclass, item text, check_share boolean)
-RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+-- The compiled rules of the current end user's share permissions on a
+-- table: what _shares_check() evaluates, with the end user's own rights.
+CREATE FUNCTION @extschema@._share_rules(collection regclass)
+RETURNS TABLE (permission bigint, policy uuid, rule text)
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    pk     name;
-    pktype text;
-    perm   record;
-    found  boolean;
-    held   text[] := '{}';
-BEGIN
-    -- Executable by every role, so it must not become a way to probe rows:
-    -- without the share check it answers only sessions that bypass row
-    -- security anyway, and with it only about tables the user may share.
-    IF NOT check_share AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = session_user) THEN
-        RAISE EXCEPTION 'permission denied to check share items without the share check'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF check_share AND NOT @extschema@.is_admin() THEN
-        held := ARRAY(SELECT format('%s (policy %s)', p.id, p.policy) FROM @extschema@.permissions p
-                       WHERE p.collection = _share_item_check.collection AND p.action = 'share'
-                         AND @extschema@.has_policy(p.policy) ORDER BY p.id);
-        IF cardinality(held) = 0 THEN
-            RAISE EXCEPTION 'permission denied to share % item %', collection, item
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = format('User %s holds no share permission on %s.', @extschema@.current_user_id(), collection),
-                      HINT = 'Add a share permission on the table to one of the user''s policies.';
-        END IF;
-    END IF;
-    SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO pk, pktype
-      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-     WHERE i.indrelid = collection AND i.indisprimary AND i.indnatts = 1;
-    IF pk IS NULL THEN
-        RAISE EXCEPTION 'table % cannot be shared', collection
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A share names one row by its primary key, and the table has no one-column primary key.',
-                  HINT = 'Add a one-column primary key to the table.';
-    END IF;
-    BEGIN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s))', collection, pk, pktype)
-           INTO found USING item;
-    EXCEPTION WHEN data_exception THEN
-        RAISE EXCEPTION 'share item % is not a valid % for %.%', quote_literal(item), pktype, collection, pk
-            USING ERRCODE = 'invalid_text_representation',
-                  HINT = 'item is the primary key of the shared row, as text.';
-    END;
-    IF NOT found THEN
-        RAISE EXCEPTION 'table % has no row with % = %', collection, pk, quote_literal(item)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Share an existing row.';
-    END IF;
-    IF NOT check_share OR @extschema@.is_admin() THEN
-        RETURN;
-    END IF;
-    FOR perm IN SELECT p.id, p.policy, p.permissions FROM @extschema@.permissions p
-                 WHERE p.collection = _share_item_check.collection AND p.action = 'share'
-                   AND @extschema@.has_policy(p.policy)
-                 ORDER BY p.id LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s) AND %s)',
-                       collection, pk, pktype,
-                       @extschema@.compile(collection, perm.permissions))
-           INTO found USING item;
-        IF found THEN
-            RETURN;
-        END IF;
-    END LOOP;
-    RAISE EXCEPTION 'permission denied to share % item %', collection, item
-        USING ERRCODE = 'insufficient_privilege',
-              DETAIL = format('No share rule of user %s matches the item; share permissions held: %s.',
-                              @extschema@.current_user_id(), array_to_string(held, ', ')),
-              HINT = 'Share an item the rules match, or widen a share permission''s rule.';
-END
+    SELECT p.id, p.policy, @extschema@.compile(p.collection, p.permissions)
+      FROM @extschema@.permissions p
+     WHERE p.collection = _share_rules.collection AND p.action = 'share'
+       AND @extschema@.has_policy(p.policy)
+     ORDER BY p.id
 $$;
 
 -- Row checks.  An end user's session (a role that row security binds) may
@@ -689,6 +623,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     end_user boolean := NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = current_user);
+    pk       name;
+    pktype   text;
+    found    boolean;
+    held     text[] := '{}';
+    perm     record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = NEW.collection AND c.relkind IN ('r', 'p')) THEN
         RAISE EXCEPTION 'collection % is not a table', NEW.collection
@@ -740,11 +679,64 @@ BEGIN
                       HINT = 'Share with the user''s own role, or with none (the public policies).';
         END IF;
     END IF;
-    -- A restore (row_security off, only for those who bypass it) may load
-    -- acl.shares before the shared table's rows.
+    -- The item: a row of a table with a one-column primary key.  Checked
+    -- with the writer's own rights, so an end user can share only what
+    -- they can read, and learns nothing about other rows.  A restore
+    -- (row_security off, only for those who bypass it) may load acl.shares
+    -- before the shared table's rows.
     IF (TG_OP = 'INSERT' OR NEW.collection IS DISTINCT FROM OLD.collection OR NEW.item IS DISTINCT FROM OLD.item)
        AND (end_user OR current_setting('row_security') <> 'off') THEN
-        PERFORM @extschema@._share_item_check(NEW.collection, NEW.item, end_user);
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO pk, pktype
+          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = NEW.collection AND i.indisprimary AND i.indnatts = 1;
+        IF pk IS NULL THEN
+            RAISE EXCEPTION 'table % cannot be shared', NEW.collection
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A share names one row by its primary key, and the table has no one-column primary key.',
+                      HINT = 'Add a one-column primary key to the table.';
+        END IF;
+        IF end_user AND NOT @extschema@.is_admin() THEN
+            held := ARRAY(SELECT format('%s (policy %s)', r.permission, r.policy)
+                            FROM @extschema@._share_rules(NEW.collection) r);
+            IF cardinality(held) = 0 THEN
+                RAISE EXCEPTION 'permission denied to share % item %', NEW.collection, NEW.item
+                    USING ERRCODE = 'insufficient_privilege',
+                          DETAIL = format('User %s holds no share permission on %s.',
+                                          @extschema@.current_user_id(), NEW.collection),
+                          HINT = 'Add a share permission on the table to one of the user''s policies.';
+            END IF;
+        END IF;
+        BEGIN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s))', NEW.collection, pk, pktype)
+               INTO found USING NEW.item;
+        EXCEPTION WHEN data_exception THEN
+            RAISE EXCEPTION 'share item % is not a valid % for %.%', quote_literal(NEW.item), pktype, NEW.collection, pk
+                USING ERRCODE = 'invalid_text_representation',
+                      HINT = 'item is the primary key of the shared row, as text.';
+        END;
+        IF NOT found THEN
+            RAISE EXCEPTION 'table % has no row with % = %', NEW.collection, pk, quote_literal(NEW.item)
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = CASE WHEN end_user THEN 'Only rows the end user can read can be shared.'
+                                    ELSE 'The table has no such row.' END,
+                      HINT = 'Share an existing row.';
+        END IF;
+        IF end_user AND NOT @extschema@.is_admin() THEN
+            found := false;
+            FOR perm IN SELECT * FROM @extschema@._share_rules(NEW.collection) LOOP
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s) AND %s)',
+                               NEW.collection, pk, pktype, perm.rule)
+                   INTO found USING NEW.item;
+                EXIT WHEN found;
+            END LOOP;
+            IF NOT found THEN
+                RAISE EXCEPTION 'permission denied to share % item %', NEW.collection, NEW.item
+                    USING ERRCODE = 'insufficient_privilege',
+                          DETAIL = format('No share rule of user %s matches the item; share permissions held: %s.',
+                                          @extschema@.current_user_id(), array_to_string(held, ', ')),
+                          HINT = 'Share an item the rules match, or widen a share permission''s rule.';
+            END IF;
+        END IF;
     END IF;
     IF NEW.password IS NOT NULL AND
        (TG_OP = 'INSERT' OR NEW.password IS DISTINCT FROM OLD.password) THEN
@@ -903,7 +895,9 @@ AS $$
 $$;
 
 -- The first share permission or share gives every managed table acl_share.
-CREATE FUNCTION @extschema@._shares_begin() RETURNS void
+-- Returns whether it synced.  Callers run it before syncing single tables,
+-- which would otherwise create the first acl_share and hide the need.
+CREATE FUNCTION @extschema@._shares_begin() RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -911,7 +905,9 @@ BEGIN
     IF @extschema@._shares_in_use()
        AND NOT EXISTS (SELECT 1 FROM pg_policy WHERE polname = 'acl_share') THEN
         PERFORM @extschema@.sync();
+        RETURN true;
     END IF;
+    RETURN false;
 END
 $$;
 REVOKE ALL ON FUNCTION @extschema@._shares_begin() FROM PUBLIC;
@@ -1003,6 +999,9 @@ BEGIN
         PERFORM @extschema@.sync();
         RETURN NULL;
     END IF;
+    IF @extschema@._shares_begin() THEN
+        RETURN NULL;            -- synced every table already
+    END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         tables := tables || ARRAY(SELECT DISTINCT collection FROM changed_new);
     END IF;
@@ -1012,7 +1011,6 @@ BEGIN
     FOR tbl IN SELECT DISTINCT t FROM unnest(tables) AS u(t) LOOP
         PERFORM @extschema@._sync_table(tbl);
     END LOOP;
-    PERFORM @extschema@._shares_begin();
     RETURN NULL;
 END
 $$;

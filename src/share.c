@@ -319,30 +319,51 @@ primary_key(Oid relid)
 
 PG_FUNCTION_INFO_V1(acl_share_keys);
 
+/* A type whose casts could run someone else's code: a domain's checks. */
+static const char *
+base_type_name(Oid type)
+{
+	return format_type_be(getBaseType(type));
+}
+
 /*
  * acl._share_keys(NULL::type, tbl regclass, column text) returns type[]:
  * the values of tbl.column that rows reachable from the current share's
  * item hold; empty without a share.
+ *
+ * The reach query runs as the acl owner, so nothing in it may run code the
+ * caller chose: it compares and casts only base types (a domain's CHECK
+ * could call any function) and returns text.  The values become the
+ * column's type afterwards, with the caller's own rights.
  */
 Datum
 acl_share_keys(PG_FUNCTION_ARGS)
 {
 	Oid			elemtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	Oid			arraytype = get_array_type(elemtype);
 	const AclShareSession *session = current_share();
-	MemoryContext caller = CurrentMemoryContext;
 	Reach		reach = {0};
 	AclCatalogScope scope;
-	Datum		result;
+	Datum	   *texts = NULL;
+	int			ntexts = 0;
+	Datum	   *values;
+	Oid			input;
+	Oid			ioparam;
+	AttrNumber	attnum;
 
-	if (!OidIsValid(arraytype))
-		elog(ERROR, "acl._share_keys: type %u has no array type", elemtype);
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || session == NULL ||
-		!share_grants(session->collection, NULL))
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(elemtype));
-	build_sides(session);
 	reach.target = PG_GETARG_OID(1);
 	reach.column = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	attnum = get_attnum(reach.target, reach.column);
+	if (attnum == InvalidAttrNumber || get_atttype(reach.target, attnum) != elemtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("acl._share_keys needs the type of column \"%s\" of table %s",
+						reach.column, get_rel_name(reach.target) ? get_rel_name(reach.target) : "?"),
+				 errhint("It is called by generated acl_share policies; do not call it directly.")));
+	if (session == NULL || !share_grants(session->collection, NULL))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(elemtype));
+	build_sides(session);
 	initStringInfo(&reach.values);
 
 	acl_catalog_enter(&scope);
@@ -352,38 +373,54 @@ acl_share_keys(PG_FUNCTION_ARGS)
 		char	   *pk = primary_key(session->collection);
 		Oid			argtypes[1] = {TEXTOID};
 		Datum		args[1];
-		bool		isnull;
 		int			ret;
 
 		if (pk != NULL && share_grants(session->collection, pk))
 		{
-			char	   *pktype = format_type_be(get_atttype(session->collection,
-															get_attnum(session->collection, pk)));
+			char	   *pktype = pstrdup(base_type_name(get_atttype(session->collection,
+																	  get_attnum(session->collection, pk))));
 			char	   *where = psprintf("r0.%s = CAST($1 AS %s)", quote_identifier(pk), pktype);
 
-			MemoryContextSwitchTo(caller);
 			load_keys(&reach);
 			if (session->collection == reach.target && strcmp(pk, reach.column) == 0)
 				add_values(&reach, psprintf("SELECT CAST($1 AS %s)", pktype));
 			visit(&reach, session->collection, "r0", where, NIL);
 		}
-		if (reach.paths == 0)
-			result = PointerGetDatum(construct_empty_array(elemtype));
-		else
+		if (reach.paths > 0)
 		{
 			args[0] = CStringGetTextDatum(session->item);
-			ret = SPI_execute_with_args(psprintf("SELECT pg_catalog.array_agg(DISTINCT CAST(v AS %s))"
+			ret = SPI_execute_with_args(psprintf("SELECT DISTINCT CAST(v AS %s)::pg_catalog.text"
 												 "  FROM (%s) s(v) WHERE v IS NOT NULL",
-												 format_type_be(elemtype), reach.values.data),
-										1, argtypes, args, NULL, true, 1);
+												 base_type_name(elemtype), reach.values.data),
+										1, argtypes, args, NULL, true, 0);
 			if (ret != SPI_OK_SELECT)
 				elog(ERROR, "could not read the rows a share reaches: %s", SPI_result_code_string(ret));
-			result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			result = isnull ? PointerGetDatum(construct_empty_array(elemtype))
-				: SPI_datumTransfer(result, false, -1);
+			/* SPI_palloc and SPI_datumTransfer copy out of SPI's memory. */
+			ntexts = (int) SPI_processed;
+			texts = SPI_palloc(sizeof(Datum) * Max(ntexts, 1));
+			for (int i = 0; i < ntexts; i++)
+			{
+				bool		isnull;
+
+				texts[i] = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+														   1, &isnull), false, -1);
+			}
 		}
 	}
 	SPI_finish();
 	acl_catalog_leave(&scope);
-	PG_RETURN_DATUM(result);
+
+	/* Back in the caller's memory and rights: the column's own type. */
+	getTypeInputInfo(elemtype, &input, &ioparam);
+	values = palloc(sizeof(Datum) * Max(ntexts, 1));
+	for (int i = 0; i < ntexts; i++)
+		values[i] = OidInputFunctionCall(input, TextDatumGetCString(texts[i]), ioparam, -1);
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		PG_RETURN_ARRAYTYPE_P(construct_array(values, ntexts, elemtype, typlen, typbyval, typalign));
+	}
 }
