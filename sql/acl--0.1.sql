@@ -622,10 +622,12 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    end_user boolean := NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = current_user);
+    end_user boolean := NOT coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r
+                                       WHERE r.rolname = current_user), false);
     pk       name;
     pktype   text;
     found    boolean;
+    matched  boolean;
     held     text[] := '{}';
     perm     record;
 BEGIN
@@ -695,9 +697,22 @@ BEGIN
                       DETAIL = 'A share names one row by its primary key, and the table has no one-column primary key.',
                       HINT = 'Add a one-column primary key to the table.';
         END IF;
+        -- Each share rule is compiled once: held lists them, matched says
+        -- whether one matches the item (as the end user sees it).
+        matched := false;
         IF end_user AND NOT @extschema@.is_admin() THEN
-            held := ARRAY(SELECT format('%s (policy %s)', r.permission, r.policy)
-                            FROM @extschema@._share_rules(NEW.collection) r);
+            FOR perm IN SELECT * FROM @extschema@._share_rules(NEW.collection) LOOP
+                held := held || format('%s (policy %s)', perm.permission, perm.policy);
+                IF NOT matched THEN
+                    BEGIN
+                        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s) AND %s)',
+                                       NEW.collection, pk, pktype, perm.rule)
+                           INTO matched USING NEW.item;
+                    EXCEPTION WHEN data_exception THEN
+                        matched := false;   -- a bad item is reported below
+                    END;
+                END IF;
+            END LOOP;
             IF cardinality(held) = 0 THEN
                 RAISE EXCEPTION 'permission denied to share % item %', NEW.collection, NEW.item
                     USING ERRCODE = 'insufficient_privilege',
@@ -722,14 +737,7 @@ BEGIN
                       HINT = 'Share an existing row.';
         END IF;
         IF end_user AND NOT @extschema@.is_admin() THEN
-            found := false;
-            FOR perm IN SELECT * FROM @extschema@._share_rules(NEW.collection) LOOP
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = CAST($1 AS %s) AND %s)',
-                               NEW.collection, pk, pktype, perm.rule)
-                   INTO found USING NEW.item;
-                EXIT WHEN found;
-            END LOOP;
-            IF NOT found THEN
+            IF NOT matched THEN
                 RAISE EXCEPTION 'permission denied to share % item %', NEW.collection, NEW.item
                     USING ERRCODE = 'insufficient_privilege',
                           DETAIL = format('No share rule of user %s matches the item; share permissions held: %s.',

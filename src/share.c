@@ -112,7 +112,14 @@ side_grants(const AclAccess *access, Oid relid, const char *column)
 	return access->admin || acl_table_grants(relid, 'r', access, column);
 }
 
-/* Both sides read relid (and column, unless NULL). */
+/* Both sides, already built, read relid (and column, unless NULL). */
+static bool
+sides_grant(Oid relid, const char *column)
+{
+	return side_grants(&sides.role, relid, column) && side_grants(&sides.creator, relid, column);
+}
+
+/* The same for the current share; false without one. */
 static bool
 share_grants(Oid relid, const char *column)
 {
@@ -121,7 +128,7 @@ share_grants(Oid relid, const char *column)
 	if (session == NULL)
 		return false;
 	build_sides(session);
-	return side_grants(&sides.role, relid, column) && side_grants(&sides.creator, relid, column);
+	return sides_grant(relid, column);
 }
 
 PG_FUNCTION_INFO_V1(acl_share_reads);
@@ -245,7 +252,7 @@ load_keys(Reach *reach)
 		fk->parent = DatumGetObjectId(SPI_getbinval(tuple, desc, 3, &isnull));
 		fk->key = SPI_getvalue(tuple, desc, 4);
 		MemoryContextSwitchTo(spi);
-		if (share_grants(fk->child, fk->column) && share_grants(fk->parent, fk->key))
+		if (sides_grant(fk->child, fk->column) && sides_grant(fk->parent, fk->key))
 			reach->nkeys++;
 	}
 }
@@ -361,9 +368,11 @@ acl_share_keys(PG_FUNCTION_ARGS)
 				 errmsg("acl._share_keys needs the type of column \"%s\" of table %s",
 						reach.column, get_rel_name(reach.target) ? get_rel_name(reach.target) : "?"),
 				 errhint("It is called by generated acl_share policies; do not call it directly.")));
-	if (session == NULL || !share_grants(session->collection, NULL))
+	if (session == NULL)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(elemtype));
 	build_sides(session);
+	if (!sides_grant(session->collection, NULL))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(elemtype));
 	initStringInfo(&reach.values);
 
 	acl_catalog_enter(&scope);
@@ -375,7 +384,7 @@ acl_share_keys(PG_FUNCTION_ARGS)
 		Datum		args[1];
 		int			ret;
 
-		if (pk != NULL && share_grants(session->collection, pk))
+		if (pk != NULL && sides_grant(session->collection, pk))
 		{
 			char	   *pktype = pstrdup(base_type_name(get_atttype(session->collection,
 																	  get_attnum(session->collection, pk))));

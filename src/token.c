@@ -664,6 +664,7 @@ acl_share_session(const char *token)
 	AclCatalogScope scope;
 	AclShareSession fresh;
 	AclCacheScope fresh_scope;
+	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext old;
 	HeapTuple	row;
 	TupleDesc	desc;
@@ -709,8 +710,10 @@ acl_share_session(const char *token)
 	desc = SPI_tuptable->tupdesc;
 	fresh.share = acl_spi_uuid(row, desc, 1, &isnull);
 	fresh.collection = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
-	old = MemoryContextSwitchTo(TopMemoryContext);
+	/* SPI_finish() frees SPI's memory: copy the strings out. */
+	old = MemoryContextSwitchTo(caller);
 	fresh.item = SPI_getvalue(row, desc, 3);
+	creator_status = SPI_getvalue(row, desc, 9);
 	MemoryContextSwitchTo(old);
 	fresh.role = acl_spi_uuid(row, desc, 4, &role_null);
 	fresh.has_role = !role_null;
@@ -719,7 +722,6 @@ acl_share_session(const char *token)
 	fresh.end = DatumGetTimestampTz(SPI_getbinval(row, desc, 7, &fresh.end_null));
 	expires = DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &isnull));
 	fresh.expires = expires;
-	creator_status = SPI_getvalue(row, desc, 9);
 	SPI_finish();
 	acl_catalog_leave(&scope);
 
@@ -740,6 +742,8 @@ acl_share_session(const char *token)
 		pfree(verified_share.token);
 		pfree(verified_share.session.item);
 	}
+	/* Kept only once fully verified, so a refused token leaves nothing behind. */
+	fresh.item = MemoryContextStrdup(TopMemoryContext, fresh.item);
 	verified_share.token = MemoryContextStrdup(TopMemoryContext, token);
 	verified_share.scope = fresh_scope;
 	verified_share.session = fresh;
