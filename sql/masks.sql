@@ -114,8 +114,10 @@ SELECT id, secret FROM mask_notes ORDER BY id;
 RESET acl.user_id;
 RESET ROLE;
 
--- The mask is the same expression PostgreSQL would run: the plan shows it,
--- with the gates as initplans and the table scanned directly.
+-- The plan shows the masks: one branch per policy, run when that policy is
+-- the end user's only one, where a mask its rules decide is plain (owner's
+-- branch) or NULL (published branch); and a branch for two or more
+-- policies that keeps the full CASE over the gates.
 SET ROLE acl_reg_mask_app;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT id, secret FROM mask_notes;
 RESET ROLE;
@@ -188,3 +190,80 @@ SELECT collection, finding, message, suggestion FROM acl.lint()
  WHERE finding IN ('owner_can_disable', 'bypasses_row_security');
 DROP TABLE mask_owned;
 DROP ROLE acl_reg_mask_bypass;
+
+-- Which branch runs: a policy's own when it is the end user's only one on
+-- the table, the combined branch for two or more, none for none.  One
+-- generic plan serves every mix, and what a branch decides about masks
+-- matches the combined answer.  Policy A has two permissions that grant
+-- different fields (its rows: group a, or owned; secret only where owned),
+-- B reads group b whole, C reads every row's id only.
+CREATE TABLE mask_branches (id int PRIMARY KEY, grp text NOT NULL, owner uuid, secret text);
+GRANT SELECT ON mask_branches TO acl_reg_mask_app;
+INSERT INTO mask_branches
+SELECT g, (ARRAY['b', 'c', 'a'])[g % 3 + 1],
+       CASE WHEN g % 4 = 0 THEN 'b1000000-0000-4000-8000-000000000011'::uuid END, 's' || g
+  FROM generate_series(1, 12) g;
+INSERT INTO acl.policies (id, name) VALUES
+    ('b0000000-0000-4000-8000-0000000000b1', 'branch A'),
+    ('b0000000-0000-4000-8000-0000000000b2', 'branch B'),
+    ('b0000000-0000-4000-8000-0000000000b3', 'branch C');
+INSERT INTO acl.roles (id, name) VALUES
+    ('b3000000-0000-4000-8000-000000000001', 'A'), ('b3000000-0000-4000-8000-000000000002', 'B'),
+    ('b3000000-0000-4000-8000-000000000003', 'A and B'), ('b3000000-0000-4000-8000-000000000004', 'A, B and C'),
+    ('b3000000-0000-4000-8000-000000000005', 'nothing');
+INSERT INTO acl.access (role, policy) VALUES
+    ('b3000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000b1'),
+    ('b3000000-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-0000000000b2'),
+    ('b3000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-0000000000b1'),
+    ('b3000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-0000000000b2'),
+    ('b3000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-0000000000b1'),
+    ('b3000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-0000000000b2'),
+    ('b3000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-0000000000b3');
+INSERT INTO acl.users (id, email, role) VALUES
+    ('b1000000-0000-4000-8000-000000000011', 'a@example.org', 'b3000000-0000-4000-8000-000000000001'),
+    ('b1000000-0000-4000-8000-000000000012', 'b@example.org', 'b3000000-0000-4000-8000-000000000002'),
+    ('b1000000-0000-4000-8000-000000000013', 'ab@example.org', 'b3000000-0000-4000-8000-000000000003'),
+    ('b1000000-0000-4000-8000-000000000014', 'abc@example.org', 'b3000000-0000-4000-8000-000000000004'),
+    ('b1000000-0000-4000-8000-000000000015', 'none@example.org', 'b3000000-0000-4000-8000-000000000005');
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('b0000000-0000-4000-8000-0000000000b1', 'mask_branches', 'read', '{"grp": {"_eq": "a"}}', '{id,grp}'),
+    ('b0000000-0000-4000-8000-0000000000b1', 'mask_branches', 'read', '{"owner": {"_eq": "$CURRENT_USER"}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000b2', 'mask_branches', 'read', '{"grp": {"_eq": "b"}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000b3', 'mask_branches', 'read', NULL, '{id}');
+SET ROLE acl_reg_mask_app;
+SET plan_cache_mode = force_generic_plan;
+PREPARE mask_branch_rows AS
+    SELECT string_agg(format('%s:%s:%s', id, coalesce(grp, '-'), coalesce(secret, '-')), ' ' ORDER BY id)
+      FROM mask_branches;
+PREPARE mask_branch_secret(int) AS SELECT secret FROM mask_branches WHERE id = $1;
+-- A alone: group a and its own rows 4, 8, 12; the secret only where owned.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+EXECUTE mask_branch_rows;
+EXECUTE mask_branch_secret(12);
+EXECUTE mask_branch_secret(2);
+-- B alone: group b, whole.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
+EXECUTE mask_branch_rows;
+-- A and B: both groups; group a's secrets masked (owns nothing).
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000013';
+EXECUTE mask_branch_rows;
+-- A, B and C: every row; group c shows only its id.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000014';
+EXECUTE mask_branch_rows;
+-- No policy on the table, the public principal, then A alone again.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000015';
+EXECUTE mask_branch_rows;
+RESET acl.user_id;
+EXECUTE mask_branch_rows;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+EXECUTE mask_branch_rows;
+-- An administrator: every row, whole.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000003';
+EXECUTE mask_branch_rows;
+RESET acl.user_id;
+RESET plan_cache_mode;
+SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
+ WHERE name LIKE 'mask_branch%' ORDER BY name;
+DEALLOCATE mask_branch_rows;
+DEALLOCATE mask_branch_secret;
+RESET ROLE;

@@ -54,7 +54,9 @@ static SPIPlanPtr attach_plan = NULL;
 
 /*
  * Runs a read-only query whose plan is prepared once and kept for the life
- * of the backend; the rows are in SPI_tuptable.
+ * of the backend; the rows are in SPI_tuptable.  The plan is generic: these
+ * run for every new end user, and the default (a custom plan while it
+ * looks cheaper) would plan them again at each call.
  */
 void
 acl_spi_select_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
@@ -64,7 +66,7 @@ acl_spi_select_kept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
 
 	if (*slot == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
@@ -182,9 +184,15 @@ load_policies(AclAccess *access, MemoryContext target)
 		args[0] = UUIDPGetDatum(&access->user_id);
 	args[1] = acl_uuid_array(access->roles, access->nroles);
 
+	/*
+	 * _ip_allowed is a SQL function with its own search_path, so every call
+	 * parses and plans it: called only for policies that have a list.
+	 */
 	acl_spi_select_kept(&attach_plan,
 						"SELECT a.policy, a.role, a.\"user\" IS NOT NULL,"
-						"       acl._ip_allowed(p.ip_access, pg_catalog.inet_client_addr()),"
+						"       CASE WHEN pg_catalog.cardinality(p.ip_access) > 0"
+						"            THEN acl._ip_allowed(p.ip_access, pg_catalog.inet_client_addr())"
+						"            ELSE true END,"
 						"       p.admin_access, p.app_access"
 						"  FROM acl.access a JOIN acl.policies p ON p.id = a.policy"
 						" WHERE a.\"user\" = $1"

@@ -713,19 +713,21 @@ remap_system_vars(Node *node, SystemVarContext *cxt)
 	return expression_tree_walker(node, remap_system_vars, cxt);
 }
 
-#define ACL_MAX_ARMS 16
+/* Policies beyond these are read by one scan: branches would cost more planning. */
+#define ACL_MAX_POLICIES 64
+#define ACL_MAX_BRANCHES 16
 
 /*
  * The arms of the reference's permissive policies (acl_admin and one per
- * permission, each "gate AND rule"), when reading it as a UNION ALL of one
- * branch per arm is possible; NIL otherwise.
+ * permission, each "gate AND rule"), when reading it as a UNION ALL of
+ * branches is possible; NIL otherwise.
  *
  * PostgreSQL ORs permissive policies into one expression whose gates are
  * only known when the plan runs, so one arm no index serves (acl_admin, or
  * another role's unindexed rule) makes every reader scan the whole table.
- * As branches, each arm is planned on its own, with its gate as a one-time
+ * As branches, each is planned on its own, with its gates as a one-time
  * filter: a branch the end user's policies do not open is never executed,
- * and the open ones use their indexes.
+ * and the open one uses its indexes.
  */
 static List *
 policy_arms(Query *q, Index rti, RangeTblEntry *rte, int npolicy)
@@ -737,54 +739,11 @@ policy_arms(Query *q, Index rti, RangeTblEntry *rte, int npolicy)
 		get_parse_rowmark(q, rti) != NULL)
 		return NIL;
 	permissive = list_nth(rte->securityQuals, npolicy - 1);
-	if (!is_orclause(permissive) || list_length(((BoolExpr *) permissive)->args) > ACL_MAX_ARMS)
+	if (!is_orclause(permissive) || list_length(((BoolExpr *) permissive)->args) > ACL_MAX_POLICIES)
 		return NIL;
 	if (query_tree_walker(q, remap_system_vars, &cxt, 0))
 		return NIL;
 	return ((BoolExpr *) permissive)->args;
-}
-
-/*
- * Branch i reads the rows of arm i that no earlier arm matched, so each row
- * comes once.  Its conjuncts without column references (the gates) go to
- * the branch's WHERE, where the planner makes them a one-time filter that
- * skips the whole branch; the rest stay security quals, ahead of anything
- * the caller's query adds.
- */
-static void
-arm_branch(Query *branch, List *restrictive, List *arms, int i)
-{
-	RangeTblEntry *table = linitial_node(RangeTblEntry, branch->rtable);
-	List	   *conjuncts = NIL;
-	List	   *gates = NIL;
-	List	   *per_row = NIL;
-	Expr	   *arm = list_nth(arms, i);
-	ListCell   *lc;
-
-	conjuncts = is_andclause(arm) ? list_copy(((BoolExpr *) arm)->args) : list_make1(arm);
-	for (int j = 0; j < i; j++)
-	{
-		BooleanTest *not_true = makeNode(BooleanTest);
-
-		not_true->arg = list_nth(arms, j);
-		not_true->booltesttype = IS_NOT_TRUE;
-		not_true->location = -1;
-		conjuncts = lappend(conjuncts, not_true);
-	}
-	foreach(lc, conjuncts)
-	{
-		Node	   *c = copyObject(lfirst(lc));
-
-		if (contain_vars_of_level(c, 0) || contain_volatile_functions(c))
-			per_row = lappend(per_row, c);
-		else
-			gates = lappend(gates, c);
-	}
-	table->securityQuals = copyObject(restrictive);
-	if (per_row != NIL)
-		table->securityQuals = lappend(table->securityQuals, make_ands_explicit(per_row));
-	branch->jointree->quals = gates ? (Node *) make_ands_explicit(gates) : NULL;
-	branch->hasSubLinks = true;
 }
 
 static bool
@@ -794,20 +753,21 @@ is_gate(Node *conjunct)
 }
 
 /*
- * Arms with the same gate (the permissions of one policy) become one arm,
- * gate AND (rule OR rule ...), so a user holding several unindexed rules of
- * one policy scans the table once.  Pseudo-constant arms (acl_admin's gate)
- * come first: excluding them costs nothing per row.
+ * The arms of one gate (the permissions of one policy, or acl_admin):
+ * open for an end user when every gate conjunct is true, and then matching
+ * the rows of any of its rules.
  */
-static List *
-arms_in_order(List *arms)
+typedef struct ArmGroup
 {
-	List	   *gates = NIL;	/* per group: its gate conjuncts */
-	List	   *rules = NIL;	/* per group: its rules; NIL element = every row */
-	List	   *constant = NIL;
-	List	   *per_row = NIL;
+	List	   *gate;			/* conjuncts without column references */
+	List	   *rules;			/* one per arm; NULL element: every row */
+} ArmGroup;
+
+static List *
+arms_by_gate(List *arms)
+{
+	List	   *groups = NIL;
 	ListCell   *lc;
-	ListCell   *lc2;
 
 	foreach(lc, arms)
 	{
@@ -815,8 +775,8 @@ arms_in_order(List *arms)
 		List	   *conjuncts = is_andclause(arm) ? ((BoolExpr *) arm)->args : list_make1(arm);
 		List	   *gate = NIL;
 		List	   *rule = NIL;
-		int			group = -1;
-		int			i = 0;
+		ArmGroup   *group = NULL;
+		ListCell   *lc2;
 
 		foreach(lc2, conjuncts)
 		{
@@ -825,51 +785,279 @@ arms_in_order(List *arms)
 			else
 				rule = lappend(rule, lfirst(lc2));
 		}
-		foreach(lc2, gates)
+		foreach(lc2, groups)
 		{
-			if (gate != NIL && equal(lfirst(lc2), gate))
-				group = i;
-			i++;
+			if (equal(((ArmGroup *) lfirst(lc2))->gate, gate))
+				group = lfirst(lc2);
 		}
-		if (group < 0)
+		if (group == NULL)
 		{
-			gates = lappend(gates, gate);
-			rules = lappend(rules, list_make1(rule == NIL ? NULL : make_ands_explicit(rule)));
+			group = palloc0(sizeof(ArmGroup));
+			group->gate = gate;
+			groups = lappend(groups, group);
 		}
-		else
-		{
-			ListCell   *cell = list_nth_cell(rules, group);
-
-			cell->ptr_value = lappend(lfirst(cell), rule == NIL ? NULL : make_ands_explicit(rule));
-		}
+		group->rules = lappend(group->rules, rule == NIL ? NULL : make_ands_explicit(rule));
 	}
-	forboth(lc, gates, lc2, rules)
-	{
-		List	   *gate = lfirst(lc);
-		List	   *group_rules = lfirst(lc2);
-		List	   *conjuncts = list_copy(gate);
-
-		/* A rule-less member matches every row: the group needs no rule. */
-		if (!list_member_ptr(group_rules, NULL))
-			conjuncts = lappend(conjuncts, list_length(group_rules) == 1 ? linitial(group_rules)
-								: make_orclause(group_rules));
-		if (conjuncts == NIL)
-			continue;
-		if (list_length(conjuncts) == 1 && is_gate(linitial(conjuncts)))
-			constant = lappend(constant, linitial(conjuncts));
-		else if (list_length(conjuncts) == 1)
-			per_row = lappend(per_row, linitial(conjuncts));
-		else if (is_gate((Node *) conjuncts))
-			constant = lappend(constant, make_ands_explicit(conjuncts));
-		else
-			per_row = lappend(per_row, make_ands_explicit(conjuncts));
-	}
-	return list_concat(constant, per_row);
+	return groups;
 }
 
-/* SELECT * FROM branch_1 UNION ALL SELECT * FROM branch_2 ..., over copies of leaf. */
+/* The rows a group matches once open; NULL for every row. */
+static Expr *
+group_rule(const ArmGroup *group)
+{
+	if (list_member_ptr(group->rules, NULL))
+		return NULL;
+	return list_length(group->rules) == 1 ? linitial(group->rules) : make_orclause(group->rules);
+}
+
+static Expr *
+group_arm(const ArmGroup *group)
+{
+	Expr	   *rule = group_rule(group);
+	List	   *conjuncts = list_copy(group->gate);
+
+	if (rule != NULL)
+		conjuncts = lappend(conjuncts, rule);
+	return conjuncts == NIL ? (Expr *) makeBoolConst(true, false) : make_ands_explicit(conjuncts);
+}
+
+/* expr of a (SELECT expr) sublink that reads no table; NULL otherwise. */
+static Node *
+selected_expr(Node *node)
+{
+	Query	   *sub;
+
+	if (!IsA(node, SubLink) || ((SubLink *) node)->subLinkType != EXPR_SUBLINK)
+		return NULL;
+	sub = (Query *) ((SubLink *) node)->subselect;
+	if (sub->rtable != NIL || sub->jointree->quals != NULL || list_length(sub->targetList) != 1 ||
+		sub->hasAggs || sub->hasWindowFuncs || sub->hasTargetSRFs || sub->hasSubLinks ||
+		sub->groupClause != NIL || sub->havingQual != NULL || sub->limitCount != NULL)
+		return NULL;
+	return (Node *) linitial_node(TargetEntry, sub->targetList)->expr;
+}
+
+/*
+ * A gate as a plain call, for a one-time filter: (SELECT f(constants))
+ * becomes f(constants), so that no branch needs an initplan per gate just
+ * to decide whether it runs.  Any other gate stays as it is.
+ */
+static Node *
+gate_call(Node *gate)
+{
+	Node	   *expr = selected_expr(gate);
+	ListCell   *lc;
+
+	if (expr == NULL || !IsA(expr, FuncExpr) || contain_volatile_functions(expr))
+		return copyObject(gate);
+	foreach(lc, ((FuncExpr *) expr)->args)
+	{
+		if (!IsA(lfirst(lc), Const))
+			return copyObject(gate);
+	}
+	return copyObject(expr);
+}
+
+static Node *
+group_gate_call(const ArmGroup *group)
+{
+	List	   *calls = NIL;
+	ListCell   *lc;
+
+	foreach(lc, group->gate)
+		calls = lappend(calls, gate_call(lfirst(lc)));
+	if (calls == NIL)
+		return (Node *) makeBoolConst(true, false);
+	return list_length(calls) == 1 ? linitial(calls) : (Node *) make_andclause(calls);
+}
+
+/*
+ * acl._branch_open(branch, VARIADIC gates): whether branch `branch` runs,
+ * given every group's gate.
+ */
+static Node *
+branch_open_call(List *groups, int branch)
+{
+	Oid			argtypes[2] = {INT4OID, BOOLARRAYOID};
+	ArrayExpr  *gates = makeNode(ArrayExpr);
+	FuncExpr   *call;
+	ListCell   *lc;
+
+	gates->array_typeid = BOOLARRAYOID;
+	gates->element_typeid = BOOLOID;
+	gates->multidims = false;
+	gates->location = -1;
+	foreach(lc, groups)
+		gates->elements = lappend(gates->elements, group_gate_call(lfirst(lc)));
+	call = makeFuncExpr(acl_function("_branch_open", 2, argtypes), BOOLOID,
+						list_make2(makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+											 Int32GetDatum(branch), false, true),
+								   gates),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	call->funcvariadic = true;
+	return (Node *) call;
+}
+
+/*
+ * What is known inside the branch of group `open`: that group's gate
+ * conjuncts are true, the single-conjunct gates of the others false, and
+ * unless it is the share's group, the principal is no share session.
+ */
+typedef struct AssumedGates
+{
+	List	   *true_gates;
+	List	   *false_gates;
+	Oid			share_field;	/* acl._share_field, known false; or InvalidOid */
+} AssumedGates;
+
+static bool
+is_call_to(Node *node, Oid funcid)
+{
+	Node	   *selected = selected_expr(node);
+
+	if (selected != NULL)
+		node = selected;
+	return IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == funcid;
+}
+
+static Node *
+assume_gates_mutator(Node *node, AssumedGates *known)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+		return node;
+	if (list_member(known->true_gates, node))
+		return (Node *) makeBoolConst(true, false);
+	if (list_member(known->false_gates, node) ||
+		(OidIsValid(known->share_field) && is_call_to(node, known->share_field)))
+		return (Node *) makeBoolConst(false, false);
+	return expression_tree_mutator(node, assume_gates_mutator, known);
+}
+
+static AssumedGates
+assumed_gates(List *groups, const ArmGroup *open)
+{
+	Oid			share_reads_arg = REGCLASSOID;
+	Oid			share_field_args[2] = {REGCLASSOID, TEXTOID};
+	Oid			share_reads = acl_function("_share_reads", 1, &share_reads_arg);
+	AssumedGates known = {list_copy(open->gate), NIL, InvalidOid};
+	bool		share_group = false;
+	ListCell   *lc;
+
+	foreach(lc, open->gate)
+		share_group |= is_call_to(lfirst(lc), share_reads);
+	if (!share_group)
+		known.share_field = acl_function("_share_field", 2, share_field_args);
+	foreach(lc, groups)
+	{
+		ArmGroup   *other = lfirst(lc);
+
+		if (other != open && list_length(other->gate) == 1 &&
+			!list_member(known.true_gates, linitial(other->gate)))
+			known.false_gates = lappend(known.false_gates, linitial(other->gate));
+	}
+	return known;
+}
+
+static Expr *
+assume(Expr *expr, AssumedGates *known)
+{
+	Node	   *e = assume_gates_mutator((Node *) copyObject(expr), known);
+
+	return (Expr *) eval_const_expressions(NULL, e);
+}
+
+static List *
+disjuncts(Expr *expr)
+{
+	return is_orclause(expr) ? ((BoolExpr *) expr)->args : list_make1(expr);
+}
+
+/*
+ * A mask in the branch of one group: a column its rules always grant is
+ * plain, one they never grant is NULL, and only a partial grant keeps a
+ * CASE.  `rule` is the branch's own row filter: a mask condition that
+ * contains every disjunct of it holds for each row the branch returns.
+ */
+static Expr *
+assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
+{
+	Expr	   *e = assume(value, known);
+	CaseExpr   *c;
+	CaseWhen   *w;
+	List	   *condition;
+	ListCell   *lc;
+
+	if (!IsA(e, CaseExpr) || list_length(((CaseExpr *) e)->args) != 1 || rule == NULL)
+		return e;
+	c = (CaseExpr *) e;
+	w = linitial_node(CaseWhen, c->args);
+	condition = disjuncts(w->expr);
+	foreach(lc, disjuncts(rule))
+	{
+		if (!list_member(condition, lfirst(lc)))
+			return e;
+	}
+	return w->result;
+}
+
+/*
+ * The branch of group `open` (or, for NULL, of two or more open groups):
+ * leaf's query with the group's rule as its last security qual, and the
+ * decision whether it runs as its WHERE, which the planner makes a
+ * one-time filter.  (As a security qual it would be a filter on every row.)
+ */
 static Query *
-union_of_arms(Query *leaf, List *restrictive, List *arms)
+arm_branch(Query *leaf, List *restrictive, List *groups, ArmGroup *open, int branch)
+{
+	Query	   *q = copyObject(leaf);
+	RangeTblEntry *table = linitial_node(RangeTblEntry, q->rtable);
+	Expr	   *rule;
+
+	table->securityQuals = copyObject(restrictive);
+	if (open == NULL)
+	{
+		List	   *arms = NIL;
+		ListCell   *lc;
+
+		foreach(lc, groups)
+			arms = lappend(arms, group_arm(lfirst(lc)));
+		table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
+	}
+	else
+	{
+		AssumedGates known = assumed_gates(groups, open);
+		ListCell   *lc;
+
+		rule = group_rule(open);
+		if (rule != NULL)
+		{
+			rule = assume(rule, &known);
+			table->securityQuals = lappend(table->securityQuals, rule);
+		}
+		foreach(lc, q->targetList)
+		{
+			TargetEntry *tle = lfirst(lc);
+
+			if (!tle->resjunk && IsA(tle->expr, CaseExpr))
+				tle->expr = assumed_mask(tle->expr, &known, rule);
+		}
+	}
+	q->jointree->quals = list_length(groups) == 1 ? group_gate_call(open)
+		: branch_open_call(groups, branch);
+	q->hasSubLinks = true;
+	return q;
+}
+
+/*
+ * SELECT * FROM branch_1 UNION ALL ... over copies of leaf: one branch per
+ * group, run when its gate is the only open one (the usual case: an end
+ * user's policies seldom overlap on one table), and one for two or more
+ * open groups that reads their OR'd arms in one scan, as PostgreSQL would.
+ */
+static Query *
+union_of_arms(Query *leaf, List *restrictive, List *groups)
 {
 	Query	   *u = makeNode(Query);
 	Node	   *setop = NULL;
@@ -877,6 +1065,7 @@ union_of_arms(Query *leaf, List *restrictive, List *arms)
 	List	   *types = NIL;
 	List	   *typmods = NIL;
 	List	   *collations = NIL;
+	int			nbranches = list_length(groups) == 1 ? 1 : list_length(groups) + 1;
 	ListCell   *lc;
 
 	u->commandType = CMD_SELECT;
@@ -897,15 +1086,14 @@ union_of_arms(Query *leaf, List *restrictive, List *arms)
 		typmods = lappend_int(typmods, var->vartypmod);
 		collations = lappend_oid(collations, var->varcollid);
 	}
-	for (int i = 0; i < list_length(arms); i++)
+	for (int i = 0; i < nbranches; i++)
 	{
-		Query	   *branch = copyObject(leaf);
+		ArmGroup   *open = i < list_length(groups) ? list_nth(groups, i) : NULL;
 		RangeTblEntry *member = makeNode(RangeTblEntry);
 		RangeTblRef *ref = makeNode(RangeTblRef);
 
-		arm_branch(branch, restrictive, arms, i);
 		member->rtekind = RTE_SUBQUERY;
-		member->subquery = branch;
+		member->subquery = arm_branch(leaf, restrictive, groups, open, open ? i + 1 : 0);
 		member->eref = makeAlias("acl_arm", colnames);
 		member->inFromCl = true;
 		u->rtable = lappend(u->rtable, member);
@@ -970,9 +1158,10 @@ mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const Table
 	if (arms != NIL)
 	{
 		List	   *quals = inner->securityQuals;
+		List	   *groups = arms_by_gate(((BoolExpr *) llast(quals))->args);
 
-		arms = arms_in_order(((BoolExpr *) llast(quals))->args);
-		sub = union_of_arms(sub, list_truncate(list_copy(quals), list_length(quals) - 1), arms);
+		if (list_length(groups) <= ACL_MAX_BRANCHES)
+			sub = union_of_arms(sub, list_truncate(list_copy(quals), list_length(quals) - 1), groups);
 	}
 
 	rte->rtekind = RTE_SUBQUERY;
@@ -1748,6 +1937,45 @@ acl_enforce_init(void)
 /* ------------------------------------------------------------------------
  * Run-time helpers the planner hook inserts.
  * ---------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(acl_branch_open);
+
+/*
+ * acl._branch_open(branch, VARIADIC gates): for branch k > 0, whether gate
+ * k is the only true one; for branch 0, whether two or more are.  NULL
+ * gates count as closed, so an unresolvable gate opens nothing.
+ */
+Datum
+acl_branch_open(PG_FUNCTION_ARGS)
+{
+	int32		branch;
+	ArrayType  *gates;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	int			open = 0;
+	bool		branch_gate = false;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	branch = PG_GETARG_INT32(0);
+	gates = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_ELEMTYPE(gates) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("acl._branch_open expects boolean gates")));
+	deconstruct_array(gates, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (!nulls[i] && DatumGetBool(values[i]))
+		{
+			open++;
+			if (i + 1 == branch)
+				branch_gate = true;
+		}
+	}
+	PG_RETURN_BOOL(branch == 0 ? open >= 2 : (branch_gate && open == 1));
+}
 
 PG_FUNCTION_INFO_V1(acl_denied_field);
 

@@ -303,7 +303,6 @@ static_token_user(const char *token)
 	AclCatalogScope scope;
 	pg_uuid_t	user_id;
 	bool		found;
-	int			ret;
 
 	sha256((const uint8 *) token, strlen(token), digest);
 	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
@@ -313,16 +312,8 @@ static_token_user(const char *token)
 	acl_catalog_enter(&scope);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (token_plan == NULL)
-	{
-		token_plan = SPI_prepare("SELECT id FROM acl.users WHERE token_hash = $1", 1, argtypes);
-		if (token_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(token_plan);
-	}
-	ret = SPI_execute_plan(token_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "token lookup failed: %s", SPI_result_code_string(ret));
+	acl_spi_select_kept(&token_plan, "SELECT id FROM acl.users WHERE token_hash = $1",
+						1, argtypes, args, NULL, 1);
 	found = (SPI_processed == 1);
 	if (found)
 	{
