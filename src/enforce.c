@@ -780,10 +780,15 @@ arms_by_gate(List *arms)
 
 		foreach(lc2, conjuncts)
 		{
-			if (is_gate(lfirst(lc2)))
-				gate = lappend(gate, lfirst(lc2));
+			Node	   *c = lfirst(lc2);
+
+			/* "gate AND true", an unrestricted permission: the gate alone */
+			if (IsA(c, Const) && !((Const *) c)->constisnull && DatumGetBool(((Const *) c)->constvalue))
+				continue;
+			if (is_gate(c))
+				gate = lappend(gate, c);
 			else
-				rule = lappend(rule, lfirst(lc2));
+				rule = lappend(rule, c);
 		}
 		foreach(lc2, groups)
 		{
