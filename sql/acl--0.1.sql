@@ -343,6 +343,8 @@ AS 'MODULE_PATHNAME', 'acl_check_validation' LANGUAGE C STABLE PARALLEL RESTRICT
 -- Which branch of a managed table's read runs (src/enforce.c).
 CREATE FUNCTION @extschema@._branch_open(branch integer, VARIADIC gates boolean[]) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_branch_open' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@._branch_open_gates(branch integer, gates text[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_branch_open_gates' LANGUAGE C STABLE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._denied_field(anyelement, regclass, text, text) RETURNS anyelement
 AS 'MODULE_PATHNAME', 'acl_denied_field' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._has_preset(regclass, text, text) RETURNS boolean

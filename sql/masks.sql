@@ -267,3 +267,19 @@ SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
 DEALLOCATE mask_branch_rows;
 DEALLOCATE mask_branch_secret;
 RESET ROLE;
+
+-- The branch decision itself: branch k runs when gate k is the only open
+-- one, branch 0 when two or more are; a NULL gate opens nothing.  Gates as
+-- tokens are checked, and a malformed one is refused, not taken as closed.
+SELECT acl._branch_open(1, true, false) AS only_first, acl._branch_open(2, true, false) AS second,
+       acl._branch_open(0, true, false) AS combined_one, acl._branch_open(0, true, true) AS combined_two,
+       acl._branch_open(1, true, true) AS first_of_two, acl._branch_open(2, NULL, true) AS null_closed,
+       acl._branch_open(3, true, false) AS out_of_range;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 read",admin}') AS a_alone,
+       acl._branch_open_gates(2, '{"policy b0000000-0000-4000-8000-0000000000b1 read",admin}') AS admin_branch,
+       acl._branch_open_gates(0, '{"policy b0000000-0000-4000-8000-0000000000b1 read","policy b0000000-0000-4000-8000-0000000000b2 read"}') AS combined,
+       acl._branch_open_gates(1, '{"share 1259"}') AS share_gate;
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 read",root}');
+SELECT acl._branch_open_gates(1, '{"policy not-a-uuid-at-all-but-36-chars-long read"}');
+RESET acl.user_id;

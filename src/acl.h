@@ -123,6 +123,7 @@ extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, co
 
 /* share.c: what a share session reads */
 extern const AclAccess *acl_share_side_access(const char *side);
+extern bool acl_share_reads_relation(Oid relid);
 
 /* dynamic.c: run-time values of dynamic variables */
 extern struct AclJson *acl_resolve_dynamic(struct AclJson *value, const char *path);
@@ -144,6 +145,7 @@ typedef struct AclPrincipal
 
 extern AclPrincipal acl_current_principal(void);
 extern const AclAccess *acl_current_access(void);
+extern bool acl_holds_policy_for(const pg_uuid_t *policy, const char *action);
 extern char *acl_uuid_text(const pg_uuid_t *uuid);
 extern Datum acl_uuid_array(const pg_uuid_t *items, int n);
 

@@ -877,30 +877,88 @@ group_gate_call(const ArmGroup *group)
 }
 
 /*
- * acl._branch_open(branch, VARIADIC gates): whether branch `branch` runs,
- * given every group's gate.
+ * A group's gate as a token of acl._branch_open_gates: "admin",
+ * "policy <uuid> <action>" or "share <relation oid>"; NULL for any other
+ * gate.  Constants cost nothing to start, where a call per gate in every
+ * branch made starting the plan cost more than running it.
+ */
+static char *
+gate_token(const ArmGroup *group)
+{
+	Oid			has_policy_args[2] = {UUIDOID, TEXTOID};
+	Oid			share_reads_arg = REGCLASSOID;
+	FuncExpr   *call;
+	List	   *args;
+
+	if (list_length(group->gate) != 1)
+		return NULL;
+	call = (FuncExpr *) gate_call(linitial(group->gate));
+	if (!IsA(call, FuncExpr))
+		return NULL;
+	args = call->args;
+	if (call->funcid == acl_function("is_admin", 0, NULL) && args == NIL)
+		return pstrdup("admin");
+	if (call->funcid == acl_function("has_policy", 2, has_policy_args) &&
+		!castNode(Const, linitial(args))->constisnull && !castNode(Const, lsecond(args))->constisnull)
+		return psprintf("policy %s %s",
+						acl_uuid_text(DatumGetUUIDP(castNode(Const, linitial(args))->constvalue)),
+						TextDatumGetCString(castNode(Const, lsecond(args))->constvalue));
+	if (call->funcid == acl_function("_share_reads", 1, &share_reads_arg) &&
+		!castNode(Const, linitial(args))->constisnull)
+		return psprintf("share %u", DatumGetObjectId(castNode(Const, linitial(args))->constvalue));
+	return NULL;
+}
+
+/*
+ * Whether branch `branch` runs, given every group's gate:
+ * acl._branch_open_gates(branch, '{tokens}') when every gate has a token,
+ * else acl._branch_open(branch, VARIADIC gates).
  */
 static Node *
 branch_open_call(List *groups, int branch)
 {
-	Oid			argtypes[2] = {INT4OID, BOOLARRAYOID};
-	ArrayExpr  *gates = makeNode(ArrayExpr);
-	FuncExpr   *call;
+	Const	   *number = makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(branch),
+								   false, true);
+	Datum	   *tokens = palloc(sizeof(Datum) * list_length(groups));
+	int			ntokens = 0;
 	ListCell   *lc;
 
-	gates->array_typeid = BOOLARRAYOID;
-	gates->element_typeid = BOOLOID;
-	gates->multidims = false;
-	gates->location = -1;
 	foreach(lc, groups)
-		gates->elements = lappend(gates->elements, group_gate_call(lfirst(lc)));
-	call = makeFuncExpr(acl_function("_branch_open", 2, argtypes), BOOLOID,
-						list_make2(makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
-											 Int32GetDatum(branch), false, true),
-								   gates),
-						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	call->funcvariadic = true;
-	return (Node *) call;
+	{
+		char	   *token = gate_token(lfirst(lc));
+
+		if (token == NULL)
+			break;
+		tokens[ntokens++] = CStringGetTextDatum(token);
+	}
+	if (ntokens == list_length(groups))
+	{
+		Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
+		ArrayType  *array = construct_array(tokens, ntokens, TEXTOID, -1, false, TYPALIGN_INT);
+
+		return (Node *) makeFuncExpr(acl_function("_branch_open_gates", 2, argtypes), BOOLOID,
+									 list_make2(number,
+												makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+														  PointerGetDatum(array), false, false)),
+									 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	else
+	{
+		Oid			argtypes[2] = {INT4OID, BOOLARRAYOID};
+		ArrayExpr  *gates = makeNode(ArrayExpr);
+		FuncExpr   *call;
+
+		gates->array_typeid = BOOLARRAYOID;
+		gates->element_typeid = BOOLOID;
+		gates->multidims = false;
+		gates->location = -1;
+		foreach(lc, groups)
+			gates->elements = lappend(gates->elements, group_gate_call(lfirst(lc)));
+		call = makeFuncExpr(acl_function("_branch_open", 2, argtypes), BOOLOID,
+							list_make2(number, gates), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		call->funcvariadic = true;
+		return (Node *) call;
+	}
 }
 
 /*
@@ -1943,43 +2001,99 @@ acl_enforce_init(void)
  * Run-time helpers the planner hook inserts.
  * ---------------------------------------------------------------------- */
 
-PG_FUNCTION_INFO_V1(acl_branch_open);
+/* Branch k > 0 runs when gate k is the only open one; branch 0 for two or more. */
+static bool
+branch_runs(int32 branch, const bool *open, int n)
+{
+	int			nopen = 0;
+
+	for (int i = 0; i < n; i++)
+		nopen += open[i] ? 1 : 0;
+	if (branch == 0)
+		return nopen >= 2;
+	return nopen == 1 && branch >= 1 && branch <= n && open[branch - 1];
+}
+
+/* A gate token of gate_token(), evaluated for the current end user. */
+static bool
+gate_token_open(const char *token)
+{
+	char		uuid[37];
+	char		action[16];
+	char		extra;
+	unsigned int relid;
+
+	if (strcmp(token, "admin") == 0)
+		return acl_current_access()->admin;
+	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 && strlen(uuid) == 36)
+		return acl_holds_policy_for(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(uuid))),
+									action);
+	if (sscanf(token, "share %u %c", &relid, &extra) == 1)
+		return acl_share_reads_relation((Oid) relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid gate \"%s\"", token),
+			 errdetail("A gate is \"admin\", \"policy <uuid> <action>\" or \"share <relation oid>\"."),
+			 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
+	return false;				/* keep compiler quiet */
+}
 
 /*
- * acl._branch_open(branch, VARIADIC gates): for branch k > 0, whether gate
- * k is the only true one; for branch 0, whether two or more are.  NULL
- * gates count as closed, so an unresolvable gate opens nothing.
+ * Which gates of an array are open: booleans as they are, tokens of
+ * gate_token() evaluated.  NULL counts as closed, so an unresolvable gate
+ * opens nothing.
  */
+static bool *
+open_gates(ArrayType *gates, Oid elemtype, int *n)
+{
+	Datum	   *values;
+	bool	   *nulls;
+	bool	   *open;
+
+	if (ARR_ELEMTYPE(gates) != elemtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("acl branch gates must be of type %s", format_type_be(elemtype))));
+	if (elemtype == BOOLOID)
+		deconstruct_array(gates, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, n);
+	else
+		deconstruct_array(gates, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, n);
+	open = palloc(sizeof(bool) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		open[i] = !nulls[i] && (elemtype == BOOLOID ? DatumGetBool(values[i])
+								: gate_token_open(TextDatumGetCString(values[i])));
+	return open;
+}
+
+PG_FUNCTION_INFO_V1(acl_branch_open);
+
+/* acl._branch_open(branch, VARIADIC gates): whether a branch of a managed table's read runs. */
 Datum
 acl_branch_open(PG_FUNCTION_ARGS)
 {
-	int32		branch;
-	ArrayType  *gates;
-	Datum	   *values;
-	bool	   *nulls;
+	bool	   *open;
 	int			n;
-	int			open = 0;
-	bool		branch_gate = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	branch = PG_GETARG_INT32(0);
-	gates = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_ELEMTYPE(gates) != BOOLOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("acl._branch_open expects boolean gates")));
-	deconstruct_array(gates, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, &n);
-	for (int i = 0; i < n; i++)
-	{
-		if (!nulls[i] && DatumGetBool(values[i]))
-		{
-			open++;
-			if (i + 1 == branch)
-				branch_gate = true;
-		}
-	}
-	PG_RETURN_BOOL(branch == 0 ? open >= 2 : (branch_gate && open == 1));
+	open = open_gates(PG_GETARG_ARRAYTYPE_P(1), BOOLOID, &n);
+	PG_RETURN_BOOL(branch_runs(PG_GETARG_INT32(0), open, n));
+}
+
+PG_FUNCTION_INFO_V1(acl_branch_open_gates);
+
+/* acl._branch_open_gates(branch, gates text[]): the same, gates as tokens. */
+Datum
+acl_branch_open_gates(PG_FUNCTION_ARGS)
+{
+	bool	   *open;
+	int			n;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	acl_require_preloaded();
+	open = open_gates(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &n);
+	PG_RETURN_BOOL(branch_runs(PG_GETARG_INT32(0), open, n));
 }
 
 PG_FUNCTION_INFO_V1(acl_denied_field);

@@ -235,10 +235,14 @@ PG_FUNCTION_INFO_V1(acl_has_policy_for);
 Datum
 acl_has_policy_for(PG_FUNCTION_ARGS)
 {
-	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
 	acl_require_preloaded();
+	PG_RETURN_BOOL(acl_holds_policy_for(PG_GETARG_UUID_P(0), text_to_cstring(PG_GETARG_TEXT_PP(1))));
+}
+
+bool
+acl_holds_policy_for(const pg_uuid_t *policy, const char *action)
+{
 	if (strcmp(action, "read") == 0 && acl_current_principal().share != NULL)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(acl_access_holds(acl_current_access(), PG_GETARG_UUID_P(0)));
+		return false;
+	return acl_access_holds(acl_current_access(), policy);
 }

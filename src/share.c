@@ -138,7 +138,13 @@ Datum
 acl_share_reads(PG_FUNCTION_ARGS)
 {
 	acl_require_preloaded();
-	PG_RETURN_BOOL(share_grants(PG_GETARG_OID(0), NULL));
+	PG_RETURN_BOOL(acl_share_reads_relation(PG_GETARG_OID(0)));
+}
+
+bool
+acl_share_reads_relation(Oid relid)
+{
+	return share_grants(relid, NULL);
 }
 
 PG_FUNCTION_INFO_V1(acl_share_field);
