@@ -760,7 +760,12 @@ frame_atom(RegexFrame *f, double cost)
 		f->sum = REGEX_MAX_COST * 2;
 }
 
-/* Length of the UTF-8 (or single-byte) character at p. */
+/*
+ * Length of the UTF-8 (or single-byte) character at p.  Only continuation
+ * bytes join a lead byte: a malformed sequence must not swallow a ')' or
+ * '{' that the regex engine, reading bytes, will see, or the cost above
+ * would be computed for another pattern than the one compiled.
+ */
 static int
 char_len(const char *p)
 {
@@ -769,7 +774,7 @@ char_len(const char *p)
 		(c & 0xF8) == 0xF0 ? 4 : 1;
 
 	for (int i = 1; i < n; i++)
-		if (p[i] == '\0')
+		if (((unsigned char) p[i] & 0xC0) != 0x80)
 			return i;
 	return n;
 }
