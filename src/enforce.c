@@ -882,11 +882,16 @@ group_gate_call(const ArmGroup *group)
  * gate.  Constants cost nothing to start, where a call per gate in every
  * branch made starting the plan cost more than running it.
  */
-static char *
-gate_token(const ArmGroup *group)
+typedef struct GateFunctions
 {
-	Oid			has_policy_args[2] = {UUIDOID, TEXTOID};
-	Oid			share_reads_arg = REGCLASSOID;
+	Oid			is_admin;
+	Oid			has_policy;
+	Oid			share_reads;
+} GateFunctions;
+
+static char *
+gate_token(const ArmGroup *group, const GateFunctions *fn)
+{
 	FuncExpr   *call;
 	List	   *args;
 
@@ -896,36 +901,43 @@ gate_token(const ArmGroup *group)
 	if (!IsA(call, FuncExpr))
 		return NULL;
 	args = call->args;
-	if (call->funcid == acl_function("is_admin", 0, NULL) && args == NIL)
+	if (call->funcid == fn->is_admin && args == NIL)
 		return pstrdup("admin");
-	if (call->funcid == acl_function("has_policy", 2, has_policy_args) &&
+	if (call->funcid == fn->has_policy &&
 		!castNode(Const, linitial(args))->constisnull && !castNode(Const, lsecond(args))->constisnull)
 		return psprintf("policy %s %s",
 						acl_uuid_text(DatumGetUUIDP(castNode(Const, linitial(args))->constvalue)),
 						TextDatumGetCString(castNode(Const, lsecond(args))->constvalue));
-	if (call->funcid == acl_function("_share_reads", 1, &share_reads_arg) &&
+	if (call->funcid == fn->share_reads &&
 		!castNode(Const, linitial(args))->constisnull)
 		return psprintf("share %u", DatumGetObjectId(castNode(Const, linitial(args))->constvalue));
 	return NULL;
 }
 
 /*
- * Whether branch `branch` runs, given every group's gate:
+ * Whether a branch runs, given every group's gate:
  * acl._branch_open_gates(branch, '{tokens}') when every gate has a token,
- * else acl._branch_open(branch, VARIADIC gates).
+ * else acl._branch_open(branch, VARIADIC gates).  Built once per table
+ * reference with branch 0; decision_for() numbers each branch's copy.
  */
 static Node *
-branch_open_call(List *groups, int branch)
+branch_open_call(List *groups)
 {
-	Const	   *number = makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(branch),
+	Const	   *number = makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(0),
 								   false, true);
 	Datum	   *tokens = palloc(sizeof(Datum) * list_length(groups));
 	int			ntokens = 0;
+	Oid			has_policy_args[2] = {UUIDOID, TEXTOID};
+	Oid			share_reads_arg = REGCLASSOID;
+	GateFunctions fn;
 	ListCell   *lc;
 
+	fn.is_admin = acl_function("is_admin", 0, NULL);
+	fn.has_policy = acl_function("has_policy", 2, has_policy_args);
+	fn.share_reads = acl_function("_share_reads", 1, &share_reads_arg);
 	foreach(lc, groups)
 	{
-		char	   *token = gate_token(lfirst(lc));
+		char	   *token = gate_token(lfirst(lc), &fn);
 
 		if (token == NULL)
 			break;
@@ -959,6 +971,25 @@ branch_open_call(List *groups, int branch)
 		call->funcvariadic = true;
 		return (Node *) call;
 	}
+}
+
+/* What every branch of one table reference shares, looked up once. */
+typedef struct BranchSet
+{
+	List	   *restrictive;	/* the reference's restrictive quals */
+	List	   *groups;			/* ArmGroup per policy */
+	Node	   *decision;		/* branch_open_call(); NULL for one group */
+	Oid			share_reads;	/* acl._share_reads */
+	Oid			share_field;	/* acl._share_field */
+} BranchSet;
+
+static Node *
+decision_for(const BranchSet *set, int branch)
+{
+	FuncExpr   *call = copyObject(castNode(FuncExpr, set->decision));
+
+	castNode(Const, linitial(call->args))->constvalue = Int32GetDatum(branch);
+	return (Node *) call;
 }
 
 /*
@@ -999,20 +1030,17 @@ assume_gates_mutator(Node *node, AssumedGates *known)
 }
 
 static AssumedGates
-assumed_gates(List *groups, const ArmGroup *open)
+assumed_gates(const BranchSet *set, const ArmGroup *open)
 {
-	Oid			share_reads_arg = REGCLASSOID;
-	Oid			share_field_args[2] = {REGCLASSOID, TEXTOID};
-	Oid			share_reads = acl_function("_share_reads", 1, &share_reads_arg);
 	AssumedGates known = {list_copy(open->gate), NIL, InvalidOid};
 	bool		share_group = false;
 	ListCell   *lc;
 
 	foreach(lc, open->gate)
-		share_group |= is_call_to(lfirst(lc), share_reads);
+		share_group |= is_call_to(lfirst(lc), set->share_reads);
 	if (!share_group)
-		known.share_field = acl_function("_share_field", 2, share_field_args);
-	foreach(lc, groups)
+		known.share_field = set->share_field;
+	foreach(lc, set->groups)
 	{
 		ArmGroup   *other = lfirst(lc);
 
@@ -1072,25 +1100,25 @@ assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
  * one-time filter.  (As a security qual it would be a filter on every row.)
  */
 static Query *
-arm_branch(Query *leaf, List *restrictive, List *groups, ArmGroup *open, int branch)
+arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 {
 	Query	   *q = copyObject(leaf);
 	RangeTblEntry *table = linitial_node(RangeTblEntry, q->rtable);
 	Expr	   *rule;
 
-	table->securityQuals = copyObject(restrictive);
+	table->securityQuals = copyObject(set->restrictive);
 	if (open == NULL)
 	{
 		List	   *arms = NIL;
 		ListCell   *lc;
 
-		foreach(lc, groups)
+		foreach(lc, set->groups)
 			arms = lappend(arms, group_arm(lfirst(lc)));
 		table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
 	}
 	else
 	{
-		AssumedGates known = assumed_gates(groups, open);
+		AssumedGates known = assumed_gates(set, open);
 		ListCell   *lc;
 
 		rule = group_rule(open);
@@ -1107,8 +1135,7 @@ arm_branch(Query *leaf, List *restrictive, List *groups, ArmGroup *open, int bra
 				tle->expr = assumed_mask(tle->expr, &known, rule);
 		}
 	}
-	q->jointree->quals = list_length(groups) == 1 ? group_gate_call(open)
-		: branch_open_call(groups, branch);
+	q->jointree->quals = set->decision == NULL ? group_gate_call(open) : decision_for(set, branch);
 	q->hasSubLinks = true;
 	return q;
 }
@@ -1129,6 +1156,9 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 	List	   *typmods = NIL;
 	List	   *collations = NIL;
 	int			nbranches = list_length(groups) == 1 ? 1 : list_length(groups) + 1;
+	Oid			share_reads_arg = REGCLASSOID;
+	Oid			share_field_args[2] = {REGCLASSOID, TEXTOID};
+	BranchSet	set;
 	ListCell   *lc;
 
 	u->commandType = CMD_SELECT;
@@ -1149,6 +1179,11 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 		typmods = lappend_int(typmods, var->vartypmod);
 		collations = lappend_oid(collations, var->varcollid);
 	}
+	set.restrictive = restrictive;
+	set.groups = groups;
+	set.decision = list_length(groups) == 1 ? NULL : branch_open_call(groups);
+	set.share_reads = acl_function("_share_reads", 1, &share_reads_arg);
+	set.share_field = acl_function("_share_field", 2, share_field_args);
 	for (int i = 0; i < nbranches; i++)
 	{
 		ArmGroup   *open = i < list_length(groups) ? list_nth(groups, i) : NULL;
@@ -1156,7 +1191,7 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 		RangeTblRef *ref = makeNode(RangeTblRef);
 
 		member->rtekind = RTE_SUBQUERY;
-		member->subquery = arm_branch(leaf, restrictive, groups, open, open ? i + 1 : 0);
+		member->subquery = arm_branch(leaf, &set, open, open ? i + 1 : 0);
 		member->eref = makeAlias("acl_arm", colnames);
 		member->inFromCl = true;
 		u->rtable = lappend(u->rtable, member);
