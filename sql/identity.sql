@@ -191,5 +191,29 @@ INSERT INTO acl.access ("user", policy) VALUES
     ('30000000-0000-4000-8000-000000000002', '20000000-0000-4000-8000-000000000004');
 RESET acl.user_id;
 
+-- Users of one role share what the role reaches; a user's own attachment
+-- adds to theirs alone, in whichever order the backend meets them, and
+-- attaching or detaching one is seen at once.
+INSERT INTO acl.users (id, email, role, status) VALUES
+    ('30000000-0000-4000-8000-000000000011', 'flagged2@example.org', '10000000-0000-4000-8000-000000000003', 'active'),
+    ('30000000-0000-4000-8000-000000000012', 'flagged3@example.org', '10000000-0000-4000-8000-000000000003', 'active'),
+    ('30000000-0000-4000-8000-000000000013', 'roleless2@example.org', NULL, 'active');
+SELECT u AS user_no, policy_names(acl.current_policies()) AS policies
+  FROM unnest('{11,1,12,13,2,11}'::int[]) WITH ORDINALITY AS t(u, o),
+       LATERAL (SELECT set_config('acl.user_id', '30000000-0000-4000-8000-0000000000' || lpad(u::text, 2, '0'), false)) s
+ ORDER BY o;
+INSERT INTO acl.access ("user", policy) VALUES
+    ('30000000-0000-4000-8000-000000000012', '20000000-0000-4000-8000-000000000004');
+SET acl.user_id = '30000000-0000-4000-8000-000000000012';
+SELECT policy_names(acl.current_policies());
+SET acl.user_id = '30000000-0000-4000-8000-000000000011';
+SELECT policy_names(acl.current_policies());
+DELETE FROM acl.access WHERE "user" = '30000000-0000-4000-8000-000000000012';
+SET acl.user_id = '30000000-0000-4000-8000-000000000012';
+SELECT policy_names(acl.current_policies());
+RESET acl.user_id;
+DELETE FROM acl.users WHERE id IN ('30000000-0000-4000-8000-000000000011',
+    '30000000-0000-4000-8000-000000000012', '30000000-0000-4000-8000-000000000013');
+
 DROP ROLE acl_reg_app;
 DROP ROLE acl_reg_web;

@@ -36,15 +36,23 @@
 /* Past this many users a backend starts its cache afresh. */
 #define ACL_CACHE_MAX_ENTRIES 4096
 
+/*
+ * An entry of access_cache (key: a user) or of role_cache (key: a role,
+ * access: what a user of that role with no attachments of their own
+ * reaches: one entry serves them all, so a user the backend has not seen
+ * costs one lookup, not three).
+ */
 typedef struct AclCacheEntry
 {
-	pg_uuid_t	user_id;		/* hash key */
+	pg_uuid_t	key;
 	AclCacheScope scope;
 	AclAccess	access;
 } AclCacheEntry;
 
 static HTAB *access_cache = NULL;
-static AclCacheEntry *anonymous_entry = NULL;
+static HTAB *role_cache = NULL;
+static AclCacheEntry *anonymous_entry = NULL;	/* the public principal */
+static AclCacheEntry *roleless_entry = NULL;	/* role-less users */
 static uint64 cache_generation = 0;
 static int	cache_builds = 0;	/* bounds what rebuilt entries leave behind */
 
@@ -170,7 +178,7 @@ attachment_cmp(const void *a, const void *b)
 
 /* Effective policies and flags (spec §2.3-2.6). */
 static void
-load_policies(AclAccess *access, MemoryContext target)
+load_policies(AclAccess *access, bool own_rows, MemoryContext target)
 {
 	Oid			argtypes[2] = {UUIDOID, UUIDARRAYOID};
 	Datum		args[2];
@@ -178,7 +186,7 @@ load_policies(AclAccess *access, MemoryContext target)
 	int			n;
 	Attachment *rows;
 
-	if (!access->user_exists)
+	if (!own_rows)
 		nulls[0] = 'n';
 	else
 		args[0] = UUIDPGetDatum(&access->user_id);
@@ -252,10 +260,83 @@ load_policies(AclAccess *access, MemoryContext target)
 	pfree(rows);
 }
 
+/*
+ * Role tree, policies and flags of access, whose principal fields are set;
+ * as_user: of an existing user, whose own attachments count when own_rows.
+ */
+static void
+load_reach(AclAccess *access, bool as_user, bool own_rows, MemoryContext target)
+{
+	access->nroles = 0;
+	access->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t));
+	if (access->has_role)
+		load_role_tree(access, target);
+
+	if (access->anonymous || as_user || access->has_role)
+		load_policies(access, own_rows, target);
+	else
+	{
+		access->npolicies = 0;
+		access->policies = MemoryContextAlloc(target, sizeof(pg_uuid_t));
+		access->admin = access->app = false;
+	}
+}
+
+/*
+ * The entry of key in table, or for NULL the single keyless one; a new
+ * entry has generation 0, which no valid scope has.
+ */
+static AclCacheEntry *
+cache_entry(HTAB *table, AclCacheEntry **keyless, const pg_uuid_t *key)
+{
+	AclCacheEntry *entry;
+	bool		found;
+
+	if (key != NULL)
+	{
+		entry = hash_search(table, key, HASH_ENTER, &found);
+		if (!found)
+			entry->scope.generation = 0;
+		return entry;
+	}
+	if (*keyless == NULL)
+		*keyless = MemoryContextAllocZero(acl_cache_context(), sizeof(AclCacheEntry));
+	return *keyless;
+}
+
+/*
+ * The reach of a role (NULL: of role-less users) for users with no
+ * attachments of their own, from role_cache.  Called within SPI.  The
+ * arrays are never freed before the cache context is reset, so users'
+ * entries may share them.
+ */
+static const AclAccess *
+role_reach(const pg_uuid_t *role_id)
+{
+	AclCacheEntry *entry = cache_entry(role_cache, &roleless_entry, role_id);
+	AclCacheScope scope;
+
+	if (acl_cache_scope_valid(&entry->scope))
+		return &entry->access;
+
+	scope = acl_cache_scope_now();
+	entry->scope.generation = 0;	/* unusable should the build fail */
+	memset(&entry->access, 0, sizeof(AclAccess));
+	entry->access.has_role = (role_id != NULL);
+	if (role_id != NULL)
+		entry->access.role_id = *role_id;
+	/* A user of this role with no attachments: only role rows (or public ones) match. */
+	load_reach(&entry->access, true, false, acl_cache_context());
+	entry->scope = scope;
+	cache_builds++;
+	return &entry->access;
+}
+
 static void
 load_access(AclAccess *access, MemoryContext target)
 {
 	AclCatalogScope scope;
+	bool		own_attachments = true;
 
 	acl_catalog_enter(&scope);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -271,7 +352,9 @@ load_access(AclAccess *access, MemoryContext target)
 
 		args[0] = UUIDPGetDatum(&access->user_id);
 		acl_spi_select_kept(&user_plan,
-							"SELECT status, role FROM acl.users WHERE id = $1",
+							"SELECT u.status, u.role,"
+							"       EXISTS (SELECT FROM acl.access a WHERE a.\"user\" = u.id)"
+							"  FROM acl.users u WHERE u.id = $1",
 							1, argtypes, args, NULL, 1);
 		if (SPI_processed == 1)
 		{
@@ -283,22 +366,23 @@ load_access(AclAccess *access, MemoryContext target)
 			strlcpy(access->status, status ? status : "", sizeof(access->status));
 			access->role_id = acl_spi_uuid(tuple, SPI_tuptable->tupdesc, 2, &isnull);
 			access->has_role = !isnull;
+			own_attachments = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
 		}
 	}
 
-	access->nroles = 0;
-	access->roles = MemoryContextAlloc(target, sizeof(pg_uuid_t));
-	if (access->has_role)
-		load_role_tree(access, target);
-
-	if (access->anonymous || access->user_exists || access->has_role)
-		load_policies(access, target);
-	else
+	if (access->user_exists && !own_attachments && target == acl_cache_context())
 	{
-		access->npolicies = 0;
-		access->policies = MemoryContextAlloc(target, sizeof(pg_uuid_t));
-		access->admin = access->app = false;
+		const AclAccess *reach = role_reach(access->has_role ? &access->role_id : NULL);
+
+		access->nroles = reach->nroles;
+		access->roles = reach->roles;
+		access->npolicies = reach->npolicies;
+		access->policies = reach->policies;
+		access->admin = reach->admin;
+		access->app = reach->app;
 	}
+	else
+		load_reach(access, access->user_exists, access->user_exists, target);
 
 	SPI_finish();
 	acl_catalog_leave(&scope);
@@ -316,11 +400,14 @@ reset_cache_if_stale(void)
 
 	MemoryContextReset(cxt);
 	anonymous_entry = NULL;
+	roleless_entry = NULL;
 	ctl.keysize = sizeof(pg_uuid_t);
 	ctl.entrysize = sizeof(AclCacheEntry);
 	ctl.hcxt = cxt;
 	access_cache = hash_create("acl access cache", 64, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	role_cache = hash_create("acl role cache", 16, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	cache_generation = acl_catalog_generation;
 	cache_builds = 0;
 }
@@ -333,22 +420,11 @@ const AclAccess *
 acl_access_for(const pg_uuid_t *user_id)
 {
 	AclCacheEntry *entry;
-	bool		found;
 	AclCacheScope scope;
 
 	reset_cache_if_stale();
-	if (user_id == NULL)
-	{
-		if (anonymous_entry == NULL)
-			anonymous_entry = MemoryContextAllocZero(acl_cache_context(),
-													 sizeof(AclCacheEntry));
-		entry = anonymous_entry;
-		found = entry->scope.generation != 0;
-	}
-	else
-		entry = hash_search(access_cache, user_id, HASH_ENTER, &found);
-
-	if (found && acl_cache_scope_valid(&entry->scope))
+	entry = cache_entry(access_cache, &anonymous_entry, user_id);
+	if (acl_cache_scope_valid(&entry->scope))
 		return &entry->access;
 
 	/*

@@ -1020,7 +1020,17 @@ assume_gates_mutator(Node *node, AssumedGates *known)
 	if (node == NULL)
 		return NULL;
 	if (IsA(node, Query))
-		return node;
+	{
+		/*
+		 * A gate is a fact about the principal, the same in a policy of a
+		 * table a rule's sublink reads: so its initplans go too.  Which
+		 * relation a share field belongs to is not known there.
+		 */
+		AssumedGates nested = *known;
+
+		nested.share_field = InvalidOid;
+		return (Node *) query_tree_mutator((Query *) node, assume_gates_mutator, &nested, 0);
+	}
 	if (list_member(known->true_gates, node))
 		return (Node *) makeBoolConst(true, false);
 	if (list_member(known->false_gates, node) ||
@@ -1102,10 +1112,17 @@ assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
 static Query *
 arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 {
-	Query	   *q = copyObject(leaf);
-	RangeTblEntry *table = linitial_node(RangeTblEntry, q->rtable);
+	RangeTblEntry *leaf_table = linitial_node(RangeTblEntry, leaf->rtable);
+	List	   *leaf_quals = leaf_table->securityQuals;
+	Query	   *q;
+	RangeTblEntry *table;
 	Expr	   *rule;
 
+	/* Every branch replaces the quals: copying them too was most of planning's copying. */
+	leaf_table->securityQuals = NIL;
+	q = copyObject(leaf);
+	leaf_table->securityQuals = leaf_quals;
+	table = linitial_node(RangeTblEntry, q->rtable);
 	table->securityQuals = copyObject(set->restrictive);
 	if (open == NULL)
 	{
