@@ -230,6 +230,18 @@ INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VA
     ('b0000000-0000-4000-8000-0000000000b1', 'mask_branches', 'read', '{"owner": {"_eq": "$CURRENT_USER"}}', '{*}'),
     ('b0000000-0000-4000-8000-0000000000b2', 'mask_branches', 'read', '{"grp": {"_eq": "b"}}', '{*}'),
     ('b0000000-0000-4000-8000-0000000000b3', 'mask_branches', 'read', NULL, '{id}');
+-- The branch scan and the branch it ran, from EXPLAIN ANALYZE.
+CREATE FUNCTION branch_run(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+        IF line ~ 'acl branches|Branch|Scan on' THEN
+            RETURN NEXT regexp_replace(line, ' \(actual.*', '');
+        END IF;
+    END LOOP;
+END
+$$;
 SET ROLE acl_reg_mask_app;
 SET plan_cache_mode = force_generic_plan;
 PREPARE mask_branch_rows AS
@@ -266,6 +278,28 @@ SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
  WHERE name LIKE 'mask_branch%' ORDER BY name;
 DEALLOCATE mask_branch_rows;
 DEALLOCATE mask_branch_secret;
+-- Only the open branch is started, and EXPLAIN ANALYZE names it; with no
+-- policy open, none is.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
+SELECT branch_run('SELECT id, secret FROM mask_branches');
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000015';
+SELECT branch_run('SELECT id, secret FROM mask_branches');
+-- The branch scan is rescanned with new parameters: a correlated subquery
+-- and a lateral join, for A alone (rows of group a, and its own 4, 8, 12).
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+SELECT g, (SELECT format('%s:%s', grp, coalesce(secret, '-')) FROM mask_branches m WHERE m.id = g)
+  FROM generate_series(1, 12) g ORDER BY g;
+SELECT g, m.secret FROM generate_series(1, 12) g
+  JOIN LATERAL (SELECT secret FROM mask_branches WHERE id = g OFFSET 0) m ON true ORDER BY g;
+-- Two reads of the table in one UNION ALL each run their own branch.
+SELECT count(*) FROM (SELECT id FROM mask_branches UNION ALL SELECT id FROM mask_branches) s;
+-- A scrollable cursor reads backwards.
+BEGIN;
+DECLARE mask_branch_cursor SCROLL CURSOR FOR SELECT id FROM mask_branches;
+FETCH 3 FROM mask_branch_cursor;
+FETCH BACKWARD 2 FROM mask_branch_cursor;
+COMMIT;
+RESET acl.user_id;
 RESET ROLE;
 
 -- The branch decision itself: branch k runs when gate k is the only open

@@ -13,6 +13,7 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -118,6 +119,13 @@ extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payl
 
 /* enforce.c: masks and write checks through the planner and executor */
 extern void acl_enforce_init(void);
+extern Oid	acl_function(const char *name, int nargs, Oid *argtypes);
+extern bool *acl_open_gates(ArrayType *gates, Oid elemtype, int *n);
+extern bool acl_branch_runs(int32 branch, const bool *open, int n);
+
+/* branch_scan.c: run only the branch of a managed table's read that is open */
+#define ACL_BRANCH_ALIAS "acl_arm"
+extern void acl_branch_scan_init(void);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
 

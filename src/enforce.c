@@ -402,7 +402,7 @@ policy_qual(Relation rel, const char *name)
 	return NULL;
 }
 
-static Oid
+Oid
 acl_function(const char *name, int nargs, Oid *argtypes)
 {
 	return LookupFuncName(list_make2(makeString("acl"), makeString((char *) name)),
@@ -1002,6 +1002,7 @@ typedef struct AssumedGates
 	List	   *true_gates;
 	List	   *false_gates;
 	Oid			share_field;	/* acl._share_field, known false; or InvalidOid */
+	bool		nested;			/* into sublinks' queries too */
 } AssumedGates;
 
 static bool
@@ -1028,6 +1029,8 @@ assume_gates_mutator(Node *node, AssumedGates *known)
 		 */
 		AssumedGates nested = *known;
 
+		if (!known->nested)
+			return node;
 		nested.share_field = InvalidOid;
 		return (Node *) query_tree_mutator((Query *) node, assume_gates_mutator, &nested, 0);
 	}
@@ -1042,7 +1045,7 @@ assume_gates_mutator(Node *node, AssumedGates *known)
 static AssumedGates
 assumed_gates(const BranchSet *set, const ArmGroup *open)
 {
-	AssumedGates known = {list_copy(open->gate), NIL, InvalidOid};
+	AssumedGates known = {list_copy(open->gate), NIL, InvalidOid, false};
 	bool		share_group = false;
 	ListCell   *lc;
 
@@ -1061,12 +1064,20 @@ assumed_gates(const BranchSet *set, const ArmGroup *open)
 	return known;
 }
 
+/*
+ * expr in the branch of known's group.  The sublinks are visited only once
+ * the arms of closed groups, and the sublinks in them, have been folded away.
+ */
 static Expr *
 assume(Expr *expr, AssumedGates *known)
 {
 	Node	   *e = assume_gates_mutator((Node *) copyObject(expr), known);
 
-	return (Expr *) eval_const_expressions(NULL, e);
+	e = eval_const_expressions(NULL, e);
+	known->nested = true;
+	e = assume_gates_mutator(e, known);
+	known->nested = false;
+	return (Expr *) e;
 }
 
 static List *
@@ -1114,14 +1125,20 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 {
 	RangeTblEntry *leaf_table = linitial_node(RangeTblEntry, leaf->rtable);
 	List	   *leaf_quals = leaf_table->securityQuals;
+	List	   *leaf_tlist = leaf->targetList;
 	Query	   *q;
 	RangeTblEntry *table;
 	Expr	   *rule;
 
-	/* Every branch replaces the quals: copying them too was most of planning's copying. */
+	/*
+	 * Every branch replaces the quals and derives its masks: copying them
+	 * with the rest was most of planning's copying.
+	 */
 	leaf_table->securityQuals = NIL;
+	leaf->targetList = NIL;
 	q = copyObject(leaf);
 	leaf_table->securityQuals = leaf_quals;
+	leaf->targetList = leaf_tlist;
 	table = linitial_node(RangeTblEntry, q->rtable);
 	table->securityQuals = copyObject(set->restrictive);
 	if (open == NULL)
@@ -1132,6 +1149,7 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 		foreach(lc, set->groups)
 			arms = lappend(arms, group_arm(lfirst(lc)));
 		table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
+		q->targetList = copyObject(leaf_tlist);
 	}
 	else
 	{
@@ -1144,12 +1162,15 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 			rule = assume(rule, &known);
 			table->securityQuals = lappend(table->securityQuals, rule);
 		}
-		foreach(lc, q->targetList)
+		foreach(lc, leaf_tlist)
 		{
-			TargetEntry *tle = lfirst(lc);
+			TargetEntry *tle = flatCopyTargetEntry(lfirst(lc));
 
 			if (!tle->resjunk && IsA(tle->expr, CaseExpr))
 				tle->expr = assumed_mask(tle->expr, &known, rule);
+			else
+				tle->expr = copyObject(tle->expr);
+			q->targetList = lappend(q->targetList, tle);
 		}
 	}
 	q->jointree->quals = set->decision == NULL ? group_gate_call(open) : decision_for(set, branch);
@@ -1209,7 +1230,7 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 
 		member->rtekind = RTE_SUBQUERY;
 		member->subquery = arm_branch(leaf, &set, open, open ? i + 1 : 0);
-		member->eref = makeAlias("acl_arm", colnames);
+		member->eref = makeAlias(ACL_BRANCH_ALIAS, colnames);
 		member->inFromCl = true;
 		u->rtable = lappend(u->rtable, member);
 		ref->rtindex = i + 1;
@@ -2047,6 +2068,7 @@ acl_enforce_init(void)
 	planner_hook = acl_planner;
 	prev_check_perms_hook = ExecutorCheckPerms_hook;
 	ExecutorCheckPerms_hook = acl_check_perms;
+	acl_branch_scan_init();
 }
 
 /* ------------------------------------------------------------------------
@@ -2054,8 +2076,8 @@ acl_enforce_init(void)
  * ---------------------------------------------------------------------- */
 
 /* Branch k > 0 runs when gate k is the only open one; branch 0 for two or more. */
-static bool
-branch_runs(int32 branch, const bool *open, int n)
+bool
+acl_branch_runs(int32 branch, const bool *open, int n)
 {
 	int			nopen = 0;
 
@@ -2095,8 +2117,8 @@ gate_token_open(const char *token)
  * gate_token() evaluated.  NULL counts as closed, so an unresolvable gate
  * opens nothing.
  */
-static bool *
-open_gates(ArrayType *gates, Oid elemtype, int *n)
+bool *
+acl_open_gates(ArrayType *gates, Oid elemtype, int *n)
 {
 	Datum	   *values;
 	bool	   *nulls;
@@ -2128,8 +2150,8 @@ acl_branch_open(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	open = open_gates(PG_GETARG_ARRAYTYPE_P(1), BOOLOID, &n);
-	PG_RETURN_BOOL(branch_runs(PG_GETARG_INT32(0), open, n));
+	open = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), BOOLOID, &n);
+	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), open, n));
 }
 
 PG_FUNCTION_INFO_V1(acl_branch_open_gates);
@@ -2144,8 +2166,8 @@ acl_branch_open_gates(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
 	acl_require_preloaded();
-	open = open_gates(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &n);
-	PG_RETURN_BOOL(branch_runs(PG_GETARG_INT32(0), open, n));
+	open = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &n);
+	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), open, n));
 }
 
 PG_FUNCTION_INFO_V1(acl_denied_field);

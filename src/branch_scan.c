@@ -1,0 +1,344 @@
+/*-------------------------------------------------------------------------
+ *
+ * branch_scan.c
+ *	  A custom scan that runs only the branch of a managed table's read that
+ *	  the end user's policies open.
+ *
+ * enforce.c turns a managed table's read into a UNION ALL of branches, one
+ * per policy and one for two or more open policies, each behind a one-time
+ * filter acl._branch_open_gates(k, '{tokens}').  At most one of them runs,
+ * but an Append starts every branch (opens its relations and indexes,
+ * builds its expressions and initplans) on each execution.  This scan is
+ * offered in place of the Append: at executor start it decides which branch
+ * runs, from the same tokens, and starts that one alone.  The decision is
+ * made when the plan runs, so one plan still serves every end user.
+ *
+ * The branch keeps its own one-time filter, so the two decisions would
+ * have to agree for a row to be returned: a disagreement could only hide
+ * rows.  Anything this scan does not recognise keeps the Append.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "utils/array.h"
+
+#include "acl.h"
+
+#define BRANCH_SCAN_NAME "acl branches"
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+/* custom_private of the path and the plan: list_make2(tokens, branch numbers) */
+typedef struct BranchScanState
+{
+	CustomScanState css;
+	int32		branch;			/* the branch that runs; -1: none */
+	PlanState  *chosen;
+} BranchScanState;
+
+static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+							  List *tlist, List *clauses, List *custom_plans);
+static Node *create_branch_scan_state(CustomScan *cscan);
+static void begin_branch_scan(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *exec_branch_scan(CustomScanState *node);
+static void end_branch_scan(CustomScanState *node);
+static void rescan_branch_scan(CustomScanState *node);
+static void explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es);
+
+static const CustomPathMethods branch_path_methods = {
+	.CustomName = BRANCH_SCAN_NAME,
+	.PlanCustomPath = plan_branch_scan,
+};
+
+static const CustomScanMethods branch_scan_methods = {
+	.CustomName = BRANCH_SCAN_NAME,
+	.CreateCustomScanState = create_branch_scan_state,
+};
+
+static const CustomExecMethods branch_exec_methods = {
+	.CustomName = BRANCH_SCAN_NAME,
+	.BeginCustomScan = begin_branch_scan,
+	.ExecCustomScan = exec_branch_scan,
+	.EndCustomScan = end_branch_scan,
+	.ReScanCustomScan = rescan_branch_scan,
+	.ExplainCustomScan = explain_branch_scan,
+};
+
+/*
+ * The branch number of every member of appendrel `parent`, by member relid
+ * (0: not a member), when every member is a branch of one table reference:
+ * a subquery whose WHERE is _branch_open_gates(k, tokens) with the same
+ * tokens and a different k.  NULL otherwise.
+ */
+static int32 *
+branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
+{
+	int32	   *numbers = palloc0(sizeof(int32) * root->simple_rel_array_size);
+	Bitmapset  *seen = NULL;
+	Oid			decision = InvalidOid;
+	ListCell   *lc;
+
+	*tokens = NULL;
+	foreach(lc, root->append_rel_list)
+	{
+		AppendRelInfo *appinfo = lfirst(lc);
+		RangeTblEntry *member;
+		FuncExpr   *call;
+		Const	   *k;
+		Const	   *gates;
+
+		if (appinfo->parent_relid != parent)
+			continue;
+		member = root->simple_rte_array[appinfo->child_relid];
+		if (member->rtekind != RTE_SUBQUERY || strcmp(member->eref->aliasname, ACL_BRANCH_ALIAS) != 0)
+			return NULL;
+		call = (FuncExpr *) member->subquery->jointree->quals;
+		if (call == NULL || !IsA(call, FuncExpr) || list_length(call->args) != 2)
+			return NULL;
+		if (!OidIsValid(decision))
+		{
+			Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
+
+			decision = acl_function("_branch_open_gates", 2, argtypes);
+		}
+		k = linitial(call->args);
+		gates = lsecond(call->args);
+		if (call->funcid != decision || !IsA(k, Const) || k->constisnull ||
+			!IsA(gates, Const) || gates->constisnull ||
+			(*tokens != NULL && !equal(*tokens, gates)) ||
+			DatumGetInt32(k->constvalue) < 0 ||
+			bms_is_member(DatumGetInt32(k->constvalue), seen))
+			return NULL;
+		*tokens = gates;
+		seen = bms_add_member(seen, DatumGetInt32(k->constvalue));
+		numbers[appinfo->child_relid] = DatumGetInt32(k->constvalue) + 1;
+	}
+	return *tokens != NULL ? numbers : NULL;
+}
+
+/* A branch scan over an Append or MergeAppend path's members; NULL if unsuited. */
+static Path *
+branch_path(RelOptInfo *rel, Path *append, List *members, const int32 *numbers, Const *tokens)
+{
+	CustomPath *path;
+	List	   *branches = NIL;
+	ListCell   *lc;
+
+	if (list_length(members) < 2)
+		return NULL;
+	path = makeNode(CustomPath);
+	path->path.pathtype = T_CustomScan;
+	path->path.parent = rel;
+	path->path.pathtarget = append->pathtarget;
+	path->path.param_info = append->param_info;
+	path->path.parallel_aware = false;
+	path->path.parallel_safe = false;
+	path->path.parallel_workers = 0;
+	path->path.rows = append->rows;
+	path->path.pathkeys = append->pathkeys;
+	foreach(lc, members)
+	{
+		Path	   *member = lfirst(lc);
+		Index		relid = member->parent->relid;
+
+		if (!IS_SIMPLE_REL(member->parent) || relid == 0 || numbers[relid] == 0)
+			return NULL;
+		branches = lappend_int(branches, numbers[relid] - 1);
+		/* Only one member runs: the dearest is what the scan may cost. */
+		path->path.startup_cost = Max(path->path.startup_cost, member->startup_cost);
+		path->path.total_cost = Max(path->path.total_cost, member->total_cost);
+	}
+	path->flags = 0;
+	path->custom_paths = members;
+	path->custom_private = list_make2(copyObject(tokens), branches);
+	path->methods = &branch_path_methods;
+	return &path->path;
+}
+
+static void
+acl_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	int32	   *numbers;
+	Const	   *tokens;
+	List	   *added = NIL;
+	ListCell   *lc;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+	if (rte->rtekind != RTE_SUBQUERY || !rte->inh || rel->reloptkind != RELOPT_BASEREL ||
+		IS_DUMMY_REL(rel))
+		return;
+	numbers = branch_numbers(root, rti, &tokens);
+	if (numbers == NULL)
+		return;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+		Path	   *scan = NULL;
+
+		if (IsA(path, AppendPath))
+			scan = branch_path(rel, path, ((AppendPath *) path)->subpaths, numbers, tokens);
+		else if (IsA(path, MergeAppendPath))
+			scan = branch_path(rel, path, ((MergeAppendPath *) path)->subpaths, numbers, tokens);
+		if (scan != NULL)
+			added = lappend(added, scan);
+	}
+	/* add_path may free what rel->pathlist held, so only now. */
+	foreach(lc, added)
+		add_path(rel, lfirst(lc));
+}
+
+static Plan *
+plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+				 List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *scan = makeNode(CustomScan);
+	List	   *scan_tlist = NIL;
+	ListCell   *lc;
+
+	/*
+	 * The members return the rel's target in order, as an Append's do; and
+	 * they apply every qual (clauses are the appendrel's, pushed into them).
+	 */
+	foreach(lc, best_path->path.pathtarget->exprs)
+		scan_tlist = lappend(scan_tlist, makeTargetEntry(copyObject(lfirst(lc)),
+														 list_length(scan_tlist) + 1, NULL, false));
+	scan->scan.plan.targetlist = tlist != NIL ? tlist : scan_tlist;
+	scan->scan.plan.qual = NIL;
+	scan->scan.scanrelid = 0;
+	scan->flags = best_path->flags;
+	scan->custom_plans = custom_plans;
+	scan->custom_exprs = NIL;
+	scan->custom_private = best_path->custom_private;
+	scan->custom_scan_tlist = scan_tlist;
+	scan->methods = &branch_scan_methods;
+	return &scan->scan.plan;
+}
+
+static Node *
+create_branch_scan_state(CustomScan *cscan)
+{
+	BranchScanState *state = palloc0(sizeof(BranchScanState));
+
+	NodeSetTag(state, T_CustomScanState);
+	state->css.methods = &branch_exec_methods;
+	state->branch = -1;
+	return (Node *) state;
+}
+
+static void
+begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
+{
+	BranchScanState *state = (BranchScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	Const	   *tokens = linitial_node(Const, cscan->custom_private);
+	List	   *branches = lsecond(cscan->custom_private);
+	ListCell   *lp;
+	ListCell   *lb;
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+	{
+		/* Nothing runs: show every branch, and read no identity. */
+		foreach(lp, cscan->custom_plans)
+			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lp), estate, eflags));
+	}
+	else
+	{
+		int			n;
+		bool	   *open;
+
+		acl_require_preloaded();
+		open = acl_open_gates(DatumGetArrayTypeP(tokens->constvalue), TEXTOID, &n);
+		forboth(lp, cscan->custom_plans, lb, branches)
+		{
+			if (acl_branch_runs(lfirst_int(lb), open, n))
+			{
+				state->branch = lfirst_int(lb);
+				state->chosen = ExecInitNode(lfirst(lp), estate, eflags);
+				node->custom_ps = list_make1(state->chosen);
+				break;
+			}
+		}
+	}
+	/* Returns its branch's slots as they are, like an Append. */
+	if (node->ss.ps.ps_ProjInfo == NULL)
+	{
+		node->ss.ps.resultopsset = true;
+		node->ss.ps.resultopsfixed = false;
+	}
+}
+
+static TupleTableSlot *
+exec_branch_scan(CustomScanState *node)
+{
+	BranchScanState *state = (BranchScanState *) node;
+	TupleTableSlot *slot;
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+
+	if (state->chosen == NULL)
+		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
+	slot = ExecProcNode(state->chosen);
+	if (TupIsNull(slot))
+		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
+	if (node->ss.ps.ps_ProjInfo == NULL)
+		return slot;
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = slot;
+	return ExecProject(node->ss.ps.ps_ProjInfo);
+}
+
+static void
+end_branch_scan(CustomScanState *node)
+{
+	ListCell   *lc;
+
+	foreach(lc, node->custom_ps)
+		ExecEndNode(lfirst(lc));
+}
+
+static void
+rescan_branch_scan(CustomScanState *node)
+{
+	BranchScanState *state = (BranchScanState *) node;
+
+	if (state->chosen == NULL)
+		return;
+	if (node->ss.ps.chgParam != NULL)
+		UpdateChangedParamSet(state->chosen, node->ss.ps.chgParam);
+	/* With changed parameters, the branch rescans at its next call. */
+	if (state->chosen->chgParam == NULL)
+		ExecReScan(state->chosen);
+}
+
+static void
+explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	BranchScanState *state = (BranchScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+
+	ExplainPropertyInteger("Branches", NULL, list_length(cscan->custom_plans), es);
+	if (es->analyze)
+	{
+		if (state->chosen != NULL)
+			ExplainPropertyInteger("Branch Run", NULL, state->branch, es);
+		else
+			ExplainPropertyText("Branch Run", "none", es);
+	}
+}
+
+void
+acl_branch_scan_init(void)
+{
+	RegisterCustomScanMethods(&branch_scan_methods);
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = acl_set_rel_pathlist;
+}
