@@ -299,6 +299,23 @@ DECLARE mask_branch_cursor SCROLL CURSOR FOR SELECT id FROM mask_branches;
 FETCH 3 FROM mask_branch_cursor;
 FETCH BACKWARD 2 FROM mask_branch_cursor;
 COMMIT;
+-- The branch is chosen when the first row is asked for, as the Append's
+-- filters were: a cursor declared for A and read as B reads B's rows, and
+-- a scan never run reads no identity, not even an unknown one.
+BEGIN;
+DECLARE mask_branch_cursor CURSOR FOR SELECT id FROM mask_branches;
+SET LOCAL acl.user_id = 'b1000000-0000-4000-8000-000000000012';
+FETCH ALL FROM mask_branch_cursor;
+COMMIT;
+SET acl.user_id = 'b1000000-0000-4000-8000-0000000000ff';
+SELECT branch_run('SELECT g FROM generate_series(1, 0) g WHERE EXISTS (SELECT FROM mask_branches WHERE id = g)');
+SELECT count(*) FROM mask_branches;
+-- Sorted reads: the scan keeps an order only when every branch has it.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000014';
+SET enable_sort = off;
+SELECT string_agg(id::text, ' ') FROM (SELECT id FROM mask_branches ORDER BY id DESC) s;
+SELECT id FROM mask_branches ORDER BY id LIMIT 3;
+RESET enable_sort;
 RESET acl.user_id;
 RESET ROLE;
 

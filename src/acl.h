@@ -125,6 +125,7 @@ extern bool acl_branch_runs(int32 branch, const bool *open, int n);
 
 /* branch_scan.c: run only the branch of a managed table's read that is open */
 #define ACL_BRANCH_ALIAS "acl_arm"
+#define ACL_MAX_BRANCHES 16		/* policy groups per table reference */
 extern void acl_branch_scan_init(void);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);

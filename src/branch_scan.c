@@ -9,9 +9,10 @@
  * filter acl._branch_open_gates(k, '{tokens}').  At most one of them runs,
  * but an Append starts every branch (opens its relations and indexes,
  * builds its expressions and initplans) on each execution.  This scan is
- * offered in place of the Append: at executor start it decides which branch
- * runs, from the same tokens, and starts that one alone.  The decision is
- * made when the plan runs, so one plan still serves every end user.
+ * offered in place of the Append: when first asked for a row, where the
+ * Append's branches would evaluate their filters, it decides which branch
+ * runs, from the same tokens, and starts that one alone.  So one plan still
+ * serves every end user, and a scan that is never run reads no identity.
  *
  * The branch keeps its own one-time filter, so the two decisions would
  * have to agree for a row to be returned: a disagreement could only hide
@@ -41,6 +42,8 @@ static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 typedef struct BranchScanState
 {
 	CustomScanState css;
+	int			eflags;
+	bool		decided;
 	int32		branch;			/* the branch that runs; -1: none */
 	PlanState  *chosen;
 } BranchScanState;
@@ -115,7 +118,7 @@ branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
 		if (call->funcid != decision || !IsA(k, Const) || k->constisnull ||
 			!IsA(gates, Const) || gates->constisnull ||
 			(*tokens != NULL && !equal(*tokens, gates)) ||
-			DatumGetInt32(k->constvalue) < 0 ||
+			DatumGetInt32(k->constvalue) < 0 || DatumGetInt32(k->constvalue) > ACL_MAX_BRANCHES ||
 			bms_is_member(DatumGetInt32(k->constvalue), seen))
 			return NULL;
 		*tokens = gates;
@@ -151,6 +154,9 @@ branch_path(RelOptInfo *rel, Path *append, List *members, const int32 *numbers, 
 		Index		relid = member->parent->relid;
 
 		if (!IS_SIMPLE_REL(member->parent) || relid == 0 || numbers[relid] == 0)
+			return NULL;
+		/* A MergeAppend sorts the members that are not sorted; this scan does not. */
+		if (!pathkeys_contained_in(append->pathkeys, member->pathkeys))
 			return NULL;
 		branches = lappend_int(branches, numbers[relid] - 1);
 		/* Only one member runs: the dearest is what the scan may cost. */
@@ -206,12 +212,19 @@ plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	ListCell   *lc;
 
 	/*
-	 * The members return the rel's target in order, as an Append's do; and
-	 * they apply every qual (clauses are the appendrel's, pushed into them).
+	 * The members return tlist (with the same parameters for outer
+	 * references), as an Append's do, so the scan returns their rows as they
+	 * are; and they apply every qual (clauses are the appendrel's, pushed
+	 * into them).
 	 */
-	foreach(lc, best_path->path.pathtarget->exprs)
-		scan_tlist = lappend(scan_tlist, makeTargetEntry(copyObject(lfirst(lc)),
-														 list_length(scan_tlist) + 1, NULL, false));
+	if (tlist != NIL)
+		scan_tlist = copyObject(tlist);
+	else
+	{
+		foreach(lc, best_path->path.pathtarget->exprs)
+			scan_tlist = lappend(scan_tlist, makeTargetEntry(copyObject(lfirst(lc)),
+															 list_length(scan_tlist) + 1, NULL, false));
+	}
 	scan->scan.plan.targetlist = tlist != NIL ? tlist : scan_tlist;
 	scan->scan.plan.qual = NIL;
 	scan->scan.scanrelid = 0;
@@ -240,34 +253,15 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 {
 	BranchScanState *state = (BranchScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
-	Const	   *tokens = linitial_node(Const, cscan->custom_private);
-	List	   *branches = lsecond(cscan->custom_private);
-	ListCell   *lp;
-	ListCell   *lb;
+	ListCell   *lc;
 
+	state->eflags = eflags;
+	/* Nothing runs: show every branch, and read no identity. */
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 	{
-		/* Nothing runs: show every branch, and read no identity. */
-		foreach(lp, cscan->custom_plans)
-			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lp), estate, eflags));
-	}
-	else
-	{
-		int			n;
-		bool	   *open;
-
-		acl_require_preloaded();
-		open = acl_open_gates(DatumGetArrayTypeP(tokens->constvalue), TEXTOID, &n);
-		forboth(lp, cscan->custom_plans, lb, branches)
-		{
-			if (acl_branch_runs(lfirst_int(lb), open, n))
-			{
-				state->branch = lfirst_int(lb);
-				state->chosen = ExecInitNode(lfirst(lp), estate, eflags);
-				node->custom_ps = list_make1(state->chosen);
-				break;
-			}
-		}
+		foreach(lc, cscan->custom_plans)
+			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+		state->decided = true;
 	}
 	/* Returns its branch's slots as they are, like an Append. */
 	if (node->ss.ps.ps_ProjInfo == NULL)
@@ -277,13 +271,44 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 	}
 }
 
+/* Which branch runs, for the end user of this execution; start it. */
+static void
+decide_branch(BranchScanState *state)
+{
+	CustomScan *cscan = (CustomScan *) state->css.ss.ps.plan;
+	EState	   *estate = state->css.ss.ps.state;
+	Const	   *tokens = linitial_node(Const, cscan->custom_private);
+	List	   *branches = lsecond(cscan->custom_private);
+	MemoryContext old;
+	bool	   *open;
+	int			n;
+	ListCell   *lp;
+	ListCell   *lb;
+
+	acl_require_preloaded();
+	open = acl_open_gates(DatumGetArrayTypeP(tokens->constvalue), TEXTOID, &n);
+	state->decided = true;
+	forboth(lp, cscan->custom_plans, lb, branches)
+	{
+		if (!acl_branch_runs(lfirst_int(lb), open, n))
+			continue;
+		old = MemoryContextSwitchTo(estate->es_query_cxt);
+		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
+		state->css.custom_ps = list_make1(state->chosen);
+		MemoryContextSwitchTo(old);
+		state->branch = lfirst_int(lb);
+		break;
+	}
+}
+
 static TupleTableSlot *
 exec_branch_scan(CustomScanState *node)
 {
 	BranchScanState *state = (BranchScanState *) node;
 	TupleTableSlot *slot;
-	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 
+	if (!state->decided)
+		decide_branch(state);
 	if (state->chosen == NULL)
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
 	slot = ExecProcNode(state->chosen);
@@ -291,8 +316,14 @@ exec_branch_scan(CustomScanState *node)
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
 	if (node->ss.ps.ps_ProjInfo == NULL)
 		return slot;
-	ResetExprContext(econtext);
-	econtext->ecxt_scantuple = slot;
+
+	/*
+	 * Only were the planner to list one output twice.  The projection was
+	 * built for a virtual scan slot, which needs no deforming step.
+	 */
+	slot_getallattrs(slot);
+	ResetExprContext(node->ss.ps.ps_ExprContext);
+	node->ss.ps.ps_ExprContext->ecxt_scantuple = slot;
 	return ExecProject(node->ss.ps.ps_ProjInfo);
 }
 
@@ -310,6 +341,7 @@ rescan_branch_scan(CustomScanState *node)
 {
 	BranchScanState *state = (BranchScanState *) node;
 
+	/* Not started yet: it starts with the parameters as they are then. */
 	if (state->chosen == NULL)
 		return;
 	if (node->ss.ps.chgParam != NULL)
@@ -331,7 +363,7 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		if (state->chosen != NULL)
 			ExplainPropertyInteger("Branch Run", NULL, state->branch, es);
 		else
-			ExplainPropertyText("Branch Run", "none", es);
+			ExplainPropertyText("Branch Run", state->decided ? "none" : "never executed", es);
 	}
 }
 

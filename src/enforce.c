@@ -715,7 +715,6 @@ remap_system_vars(Node *node, SystemVarContext *cxt)
 
 /* Policies beyond these are read by one scan: branches would cost more planning. */
 #define ACL_MAX_POLICIES 64
-#define ACL_MAX_BRANCHES 16
 
 /*
  * The arms of the reference's permissive policies (acl_admin and one per
