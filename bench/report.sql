@@ -87,6 +87,7 @@ UPDATE bench.results SET notes = concat_ws('; ',
             WHEN 'W8.sync' THEN format('%s tables, %s roles, %s users, %s permissions -> %s policies',
                                        checks->>'tables', checks->>'roles', checks->>'users',
                                        checks->>'permissions', checks->>'policies')
+            WHEN 'W8.sync_all' THEN format('all %s policies dropped and created', checks->>'policies')
             WHEN 'W8.memory' THEN format('%s MB before, %s MB after', checks->>'before_mb', checks->>'after_mb')
     END END);
 

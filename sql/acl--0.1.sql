@@ -797,12 +797,51 @@ ALTER TABLE @extschema@.shares ENABLE ALWAYS TRIGGER shares_changed;
  * changes acl.permissions, so a rollback restores them.
  * ------------------------------------------------------------------------- */
 
+-- What acl.sync() generated for each managed table: the statement behind
+-- each policy and a fingerprint of the pg_policy row it produced, and the
+-- permission rows the table's plans were built from.  A sync that would
+-- generate the same statement for a policy whose row still has that
+-- fingerprint leaves it alone: DROP/CREATE POLICY takes ACCESS EXCLUSIVE on
+-- the table and rebuilds its row-security descriptor.  Anything that does
+-- not match (a policy edited or dropped by hand, a restore, an OID reused)
+-- is regenerated.  Not configuration: a dump leaves it out, and the first
+-- sync after a restore regenerates everything.
+CREATE TABLE @extschema@._synced_tables (
+    relid  oid PRIMARY KEY,
+    inputs text NOT NULL            -- md5 of the permission rows behind the table's plans
+);
+CREATE TABLE @extschema@._synced_policies (
+    relid       oid NOT NULL,
+    polname     name NOT NULL,
+    definition  text NOT NULL,      -- the CREATE POLICY statement
+    fingerprint text NOT NULL,      -- of the pg_policy row it produced
+    PRIMARY KEY (relid, polname)
+);
+REVOKE ALL ON @extschema@._synced_tables, @extschema@._synced_policies FROM PUBLIC;
+
+-- The generated policies of a table as stored: stored node trees change with
+-- any ALTER POLICY, and are the same for the same statement.
+CREATE FUNCTION @extschema@._installed_policies(tbl regclass)
+RETURNS TABLE (polname name, fingerprint text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.polname, md5(concat_ws('|', p.polcmd, p.polpermissive, p.polroles::text,
+                                    p.polqual::text, p.polwithcheck::text))
+      FROM pg_policy p
+     WHERE p.polrelid = tbl AND p.polname LIKE 'acl\_%'
+$$;
+REVOKE ALL ON FUNCTION @extschema@._installed_policies(regclass) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._replan_table(tbl regclass) RETURNS void
+AS 'MODULE_PATHNAME', 'acl_replan_table' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION @extschema@._replan_table(regclass) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._sync_one(tbl regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    old_policy name;
     perm       record;
     gate       text;
     rule       text;
@@ -810,30 +849,33 @@ DECLARE
     role_arms  text := '';
     owner_arms text := '';
     sharing    boolean := @extschema@._shares_in_use();
+    plan_inputs text := sharing::text;
+    policy_name name;
+    stale       name[];
+    missing     integer;
+    -- acl_admin first: it marks the table managed for _ddl_sync(), which
+    -- the ALTER TABLEs below fire.
+    names      name[] := '{acl_admin}';
+    statements text[] := ARRAY[format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
+                                      ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl)];
+    i          integer;
+    changed    boolean := false;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl AND c.relkind IN ('r', 'p')) THEN
+        DELETE FROM @extschema@._synced_tables WHERE relid = tbl;
+        DELETE FROM @extschema@._synced_policies WHERE relid = tbl;
         RETURN;                 -- dropped: its policies went with it
     END IF;
-    FOR old_policy IN SELECT p.polname FROM pg_policy p
-                       WHERE p.polrelid = tbl AND p.polname LIKE 'acl\_%' LOOP
-        EXECUTE format('DROP POLICY %I ON %s', old_policy, tbl);
-    END LOOP;
-    -- acl_admin first: it marks the table managed for _ddl_sync(), which
-    -- the ALTER TABLE below fires.
-    EXECUTE format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
-                   ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl);
-    -- Forced: table owners are bound too; only superusers and BYPASSRLS
-    -- roles pass.  A table keeps this after its last permission goes:
-    -- removing access must not reopen the table.
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
     -- A partition or inheritance child read directly is governed by its
     -- ancestors' permissions (src/enforce.c reads the same set).
     FOR perm IN WITH RECURSIVE up(rel) AS (
                     SELECT tbl::oid
                     UNION SELECT i.inhparent FROM pg_inherits i JOIN up ON i.inhrelid = up.rel)
-                SELECT p.id, p.policy, p.action, p.permissions FROM @extschema@.permissions p
+                SELECT p.* FROM @extschema@.permissions p
                  WHERE p.collection IN (SELECT rel FROM up) AND p.action IN ('create', 'read', 'update', 'delete')
                  ORDER BY p.id LOOP
+        plan_inputs := plan_inputs || E'\n' || row(perm.id, perm.collection::oid, perm.policy, perm.action, perm.permissions,
+                                          perm.fields, perm.presets, perm.validation)::text;
         gate := format('(SELECT @extschema@.has_policy(%L::uuid))', perm.policy);
         BEGIN
             -- Create rules are not evaluated, as in Directus (spec §4.1).
@@ -845,10 +887,12 @@ BEGIN
                       HINT = 'See SELECT * FROM acl.lint(); rewrite or delete the permission.';
             rule := 'false';
         END;
+        policy_name := 'acl_' || perm.action || '_' || perm.id;
+        names := names || policy_name;
         CASE perm.action
             WHEN 'read' THEN
-                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s AND %s)',
-                               'acl_read_' || perm.id, tbl,
+                statements := statements || format('CREATE POLICY %I ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s AND %s)',
+                               policy_name, tbl,
                                format('(SELECT @extschema@.has_policy(%L::uuid, ''read''))', perm.policy), rule);
                 IF sharing AND rule <> 'false' THEN
                     role_arms := role_arms || format(' OR ((SELECT @extschema@._share_has_policy(''role'', %L::uuid)) AND %s)',
@@ -858,14 +902,14 @@ BEGIN
                 END IF;
             WHEN 'update' THEN
                 -- No check of the row after the update (spec §4.2 step 6).
-                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING (%s AND %s) WITH CHECK (%s)',
-                               'acl_update_' || perm.id, tbl, gate, rule, gate);
+                statements := statements || format('CREATE POLICY %I ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING (%s AND %s) WITH CHECK (%s)',
+                               policy_name, tbl, gate, rule, gate);
             WHEN 'delete' THEN
-                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING (%s AND %s)',
-                               'acl_delete_' || perm.id, tbl, gate, rule);
+                statements := statements || format('CREATE POLICY %I ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING (%s AND %s)',
+                               policy_name, tbl, gate, rule);
             WHEN 'create' THEN
-                EXECUTE format('CREATE POLICY %I ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK (%s)',
-                               'acl_create_' || perm.id, tbl, gate);
+                statements := statements || format('CREATE POLICY %I ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK (%s)',
+                               policy_name, tbl, gate);
         END CASE;
     END LOOP;
     -- What a share session reads (src/share.c): rows reachable from the
@@ -888,12 +932,65 @@ BEGIN
                             UNION SELECT c.confkey[1] FROM pg_constraint c
                              WHERE c.confrelid = tbl AND c.contype = 'f' AND cardinality(c.confkey) = 1);
         IF reach IS NOT NULL THEN
-            EXECUTE format('CREATE POLICY acl_share ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING ('
+            names := names || 'acl_share'::name;
+            statements := statements || format('CREATE POLICY acl_share ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING ('
                            '(SELECT @extschema@._share_reads(%L::regclass)) AND (%s)'
                            ' AND ((SELECT @extschema@._share_is_admin(''role''))%s)'
                            ' AND ((SELECT @extschema@._share_is_admin(''creator''))%s))',
                            tbl, tbl, reach, role_arms, owner_arms);
         END IF;
+    END IF;
+
+    -- Drop what is not wanted, or not as generated; create what is missing.
+    stale := ARRAY(SELECT ip.polname FROM @extschema@._installed_policies(tbl) ip
+                     LEFT JOIN @extschema@._synced_policies sp ON sp.relid = tbl AND sp.polname = ip.polname
+                     LEFT JOIN unnest(names, statements) AS want(polname, statement) ON want.polname = ip.polname
+                    WHERE want.statement IS DISTINCT FROM sp.definition OR ip.fingerprint IS DISTINCT FROM sp.fingerprint);
+    missing := cardinality(names) - (SELECT count(*) FROM pg_policy p
+                                      WHERE p.polrelid = tbl AND p.polname = ANY (names) AND p.polname <> ALL (stale));
+    -- Every policy command rebuilds the table's row-security descriptor,
+    -- which parses all its policies: a whole table's worth of commands is
+    -- quadratic.  With row security off there is no descriptor to build.
+    -- It is back on below, before anyone can see it was off: other sessions
+    -- see this transaction's catalog changes only once it commits.  Only
+    -- while acl_admin is in place, which keeps _ddl_sync() from syncing the
+    -- table again when the ALTER TABLE fires it.
+    IF cardinality(stale) + missing > 4
+       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl AND c.relrowsecurity)
+       AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'acl_admin') THEN
+        EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
+    END IF;
+    FOREACH policy_name IN ARRAY stale LOOP
+        EXECUTE format('DROP POLICY %I ON %s', policy_name, tbl);
+    END LOOP;
+    FOR i IN 1 .. cardinality(names) LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = names[i]) THEN
+            EXECUTE statements[i];
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+        -- Forced: table owners are bound too; only superusers and BYPASSRLS
+        -- roles pass.  A table keeps this after its last permission goes:
+        -- removing access must not reopen the table.
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+    END IF;
+    changed := cardinality(stale) + missing > 0;
+    IF changed THEN
+        DELETE FROM @extschema@._synced_policies WHERE relid = tbl;
+        INSERT INTO @extschema@._synced_policies (relid, polname, definition, fingerprint)
+        SELECT tbl, want.polname, want.statement, ip.fingerprint
+          FROM unnest(names, statements) AS want(polname, statement)
+          JOIN @extschema@._installed_policies(tbl) ip ON ip.polname = want.polname;
+    END IF;
+    plan_inputs := md5(plan_inputs);
+    IF NOT EXISTS (SELECT 1 FROM @extschema@._synced_tables st WHERE st.relid = tbl AND st.inputs = plan_inputs) THEN
+        -- Regenerated policies replan the table's plans; field lists,
+        -- presets and validation are in those plans too.
+        IF NOT changed THEN
+            PERFORM @extschema@._replan_table(tbl);
+        END IF;
+        INSERT INTO @extschema@._synced_tables AS st (relid, inputs) VALUES (tbl, plan_inputs)
+            ON CONFLICT (relid) DO UPDATE SET inputs = excluded.inputs;
     END IF;
 END
 $$;

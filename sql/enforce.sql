@@ -106,6 +106,80 @@ RESET plan_cache_mode;
 RESET acl.user_id;
 RESET ROLE;
 
+-- acl.sync() leaves policies that are what it would generate: DROP/CREATE
+-- POLICY locks the table and replans its queries.  It names the generated
+-- policies whose pg_policy row is new since the last call.
+CREATE TABLE policies_seen AS SELECT polname, oid FROM pg_policy WHERE polrelid = 'enf_notes'::regclass;
+CREATE FUNCTION regenerated() RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    names text[];
+BEGIN
+    SELECT coalesce(array_agg(n ORDER BY n), '{}') INTO names
+      FROM (SELECT coalesce(pol.name || ' ' || pm.action, p.polname::text) AS n
+              FROM pg_policy p
+              LEFT JOIN policies_seen s ON s.polname = p.polname
+              LEFT JOIN acl.permissions pm ON p.polname = 'acl_' || pm.action || '_' || pm.id
+              LEFT JOIN acl.policies pol ON pol.id = pm.policy
+             WHERE p.polrelid = 'enf_notes'::regclass AND p.oid IS DISTINCT FROM s.oid) changed;
+    TRUNCATE policies_seen;
+    INSERT INTO policies_seen SELECT polname, oid FROM pg_policy WHERE polrelid = 'enf_notes'::regclass;
+    RETURN names;
+END
+$$;
+SELECT acl.sync() > 0 AS synced, regenerated();
+-- A changed rule regenerates its own policy only.
+UPDATE acl.permissions SET permissions = '{"_and": [{"status": "published"}, {"id": {"_lt": 4}}]}'
+ WHERE policy = 'a0000000-0000-4000-8000-0000000000a2' AND collection = 'enf_notes'::regclass;
+SELECT regenerated();
+SET ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_after_rule_change;
+-- A change to fields alone regenerates nothing, yet a prepared statement's
+-- generic plan is replanned and masks the column at once.
+PREPARE bodies AS SELECT id, body FROM enf_notes ORDER BY id;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE bodies;
+RESET ROLE;
+UPDATE acl.permissions SET fields = '{id}'
+ WHERE policy = 'a0000000-0000-4000-8000-0000000000a2' AND collection = 'enf_notes'::regclass;
+SELECT regenerated();
+SET ROLE acl_reg_writer_app;
+EXECUTE bodies;
+RESET ROLE;
+UPDATE acl.permissions SET fields = '{id,body}', permissions = '{"status": "published"}'
+ WHERE policy = 'a0000000-0000-4000-8000-0000000000a2' AND collection = 'enf_notes'::regclass;
+SELECT regenerated();
+SET ROLE acl_reg_writer_app;
+EXECUTE bodies;
+DEALLOCATE bodies;
+RESET plan_cache_mode;
+RESET ROLE;
+-- A generated policy edited or dropped by hand, or row security turned
+-- down, is put back by the next sync.
+ALTER POLICY acl_admin ON enf_notes USING (true);
+DO $$ BEGIN
+    EXECUTE (SELECT format('DROP POLICY %I ON enf_notes', polname) FROM pg_policy
+              WHERE polrelid = 'enf_notes'::regclass AND polname LIKE 'acl\_create\_%');
+END $$;
+ALTER TABLE enf_notes NO FORCE ROW LEVEL SECURITY;
+SELECT regenerated();
+SELECT acl.sync() > 0 AS synced, regenerated();
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'::regclass;
+SET ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_after_repair;
+RESET ROLE;
+-- Without its record of what it generated (as after a restore), a sync
+-- regenerates every policy; row security is on again when it returns.
+TRUNCATE acl._synced_tables, acl._synced_policies;
+BEGIN;
+SELECT acl.sync() > 0 AS synced, regenerated();
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'::regclass;
+SET LOCAL ROLE acl_reg_writer_app;
+SELECT visible() AS anonymous_in_the_syncing_transaction;
+COMMIT;
+SELECT acl.sync() > 0 AS synced, regenerated();
+DROP FUNCTION regenerated();
+DROP TABLE policies_seen;
+
 -- A permission takes effect when it commits, and rolls back with its transaction.
 BEGIN;
 INSERT INTO acl.permissions (policy, collection, action, permissions, fields)

@@ -223,6 +223,23 @@ acl_catalog_changed(PG_FUNCTION_ARGS)
 }
 
 /*
+ * acl.sync() leaves a table's generated policies alone when they are what it
+ * would generate; cached plans still embed the permissions' field lists,
+ * presets and validation, so a change to those alone must replan them.
+ */
+PG_FUNCTION_INFO_V1(acl_replan_table);
+
+Datum
+acl_replan_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
+
+/*
  * The field keys of a rule's own table renamed: top-level keys and those
  * under _and/_or.  Keys below a field are operators or another table's
  * columns, which this rename does not touch.
