@@ -47,6 +47,7 @@
 #include "parser/analyze.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "port/pg_bitutils.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
 #include "rewrite/rowsecurity.h"
@@ -1917,7 +1918,7 @@ enforce_query(Query *q, PlannerInfo *root)
 }
 
 static PlannedStmt *
-acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+plan_enforced(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
 {
 	PlannerGlobal *glob = makeNode(PlannerGlobal);
 	PlannerInfo *root = makeNode(PlannerInfo);
@@ -1935,6 +1936,112 @@ acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamList
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
 	result->invalItems = list_concat(result->invalItems, glob->invalItems);
 	result->dependsOnRole |= glob->dependsOnRole;
+	return result;
+}
+
+/*
+ * Planning a statement under row security plans one branch per policy and
+ * allocates megabytes, all garbage once the plan is made.  Freed with the
+ * statement's context, that much memory makes glibc return the top of its
+ * heap to the kernel, and the next statement faults it back in page by
+ * page: in a loop of such statements the faults cost more than planning.
+ * These statements are therefore planned in a context the backend keeps,
+ * whose first block grows to what planning has needed (up to
+ * PLANNING_BLOCK_MAX) and is reused rather than freed.
+ *
+ * Nothing outside may point into that context once planning returns.  The
+ * planner rewrites its query in place, and callers read their query after
+ * planning (CREATE TABLE AS hands it to event triggers), so the planner gets
+ * a copy; the plan is copied out.  Planning nested inside planning (SPI
+ * lookups, functions folded as constants) uses its caller's context as usual.
+ */
+#define PLANNING_BLOCK_MIN	(256 * 1024)
+#define PLANNING_BLOCK_MAX	(8 * 1024 * 1024)
+
+static MemoryContext planning_context = NULL;
+static Size planning_block = PLANNING_BLOCK_MIN;
+static int	planning_depth = 0;
+
+static bool
+has_row_security_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+		return ((RangeTblEntry *) node)->securityQuals != NIL;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, has_row_security_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, has_row_security_walker, context);
+}
+
+/* Empty the context, first growing its kept block to what was used. */
+static void
+reset_planning_context(void)
+{
+	Size		used;
+
+	if (planning_context == NULL)
+		return;
+	used = MemoryContextMemAllocated(planning_context, false);
+	if (used > planning_block && planning_block < PLANNING_BLOCK_MAX)
+	{
+		MemoryContextDelete(planning_context);
+		planning_context = NULL;
+		planning_block = Min(PLANNING_BLOCK_MAX, pg_nextpower2_size_t(used));
+	}
+	else
+		MemoryContextReset(planning_context);
+}
+
+static MemoryContext
+enter_planning_context(void)
+{
+	reset_planning_context();	/* after an error, what that planning left */
+	if (planning_context == NULL)
+		planning_context = AllocSetContextCreate(TopMemoryContext, "acl planning",
+												 planning_block, planning_block,
+												 ALLOCSET_DEFAULT_MAXSIZE);
+	return MemoryContextSwitchTo(planning_context);
+}
+
+static PlannedStmt *
+acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	bool		kept_context;
+	Query	   *volatile query = parse;
+	PlannedStmt *volatile result = NULL;
+
+	kept_context = planning_depth == 0 && parse->commandType != CMD_UTILITY &&
+		has_row_security_walker((Node *) parse, NULL);
+	if (kept_context)
+	{
+		(void) enter_planning_context();
+		query = copyObject(parse);
+	}
+	planning_depth++;
+	PG_TRY();
+	{
+		result = plan_enforced(query, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		planning_depth--;
+		MemoryContextSwitchTo(caller);
+	}
+	PG_END_TRY();
+	if (kept_context)
+	{
+		result = copyObject(result);
+#ifdef ACL_PLANNING_CONTEXT_CHECK
+		/* Tests: with MALLOC_PERTURB_, a stray pointer reads garbage. */
+		MemoryContextDelete(planning_context);
+		planning_context = NULL;
+#else
+		reset_planning_context();
+#endif
+	}
 	return result;
 }
 
