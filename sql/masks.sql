@@ -334,3 +334,36 @@ SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 
 SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 read",root}');
 SELECT acl._branch_open_gates(1, '{"policy not-a-uuid-at-all-but-36-chars-long read"}');
 RESET acl.user_id;
+
+-- Statements under row security are planned in a memory context the
+-- backend keeps (src/enforce.c).  The planner works on a copy of the
+-- query, so a caller that reads its query after planning reads it intact:
+-- CREATE TABLE AS hands it to event triggers.  The copied-out plan keeps
+-- the masks.  The context's kept block is bounded.
+CREATE FUNCTION mask_note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT command_tag, object_identity FROM pg_event_trigger_ddl_commands() LOOP
+        RAISE NOTICE 'ddl: % %', r.command_tag, r.object_identity;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER mask_note_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE AS', 'SELECT INTO')
+    EXECUTE FUNCTION mask_note_ddl();
+SET ROLE acl_reg_mask_app;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+SELECT id, owner, secret FROM mask_notes ORDER BY id;
+CREATE TABLE mask_copy AS SELECT id, owner, secret FROM mask_notes;
+SELECT * INTO mask_copy_2 FROM mask_notes WHERE id IN (SELECT id FROM mask_notes);
+SELECT (SELECT array_agg(c::text ORDER BY id) FROM mask_copy c)
+       = (SELECT array_agg(row(id, owner, secret)::text ORDER BY id) FROM mask_notes) AS copy_as_read,
+       (SELECT array_agg(row(c.id, c.owner, c.secret)::text ORDER BY id) FROM mask_copy_2 c)
+       = (SELECT array_agg(c::text ORDER BY id) FROM mask_copy c) AS select_into_as_read;
+RESET acl.user_id;
+RESET ROLE;
+SELECT total_bytes BETWEEN 256 * 1024 AND 8 * 1024 * 1024 AS kept_and_bounded
+  FROM pg_backend_memory_contexts WHERE name = 'acl planning';
+DROP TABLE mask_copy, mask_copy_2;
+DROP EVENT TRIGGER mask_note_ddl;
+DROP FUNCTION mask_note_ddl();
