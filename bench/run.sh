@@ -96,38 +96,37 @@ pgbench_pair() {
                    unnest(s) x GROUP BY arm, s"
 }
 
+# w7_prepared USERS NAME VAR SETUP PREPARE EXECUTE: psql that runs a
+# prepared statement as each of USERS patients and stores its plan counts
+# in :VAR.
+w7_prepared() {
+    local users=$1 name=$2 var=$3 setup=$4 prepare=$5 execute=$6 n
+    echo "SELECT pg_stat_statements_reset() \\g /dev/null"
+    echo "SET ROLE bench_app;"
+    echo "$setup"
+    echo "PREPARE $name$prepare;"
+    for ((n = 1; n <= users; n++)); do
+        echo "SELECT set_config('acl.user_id', bench.uid($n)::text, false) \\g /dev/null"
+        echo "EXECUTE $name$execute \\g /dev/null"
+    done
+    echo "RESET ROLE;"
+    echo "SELECT jsonb_build_object('executions', $users, 'generic_plans', generic_plans,
+              'custom_plans', custom_plans, 'planner_runs', (SELECT sum(plans) FROM pg_stat_statements
+               WHERE query ~* 'public.glucose_readings ORDER BY measured_at DESC')) AS $var
+            FROM pg_prepared_statements WHERE name = '$name' \\gset"
+}
+
 # W7's evidence that switching identity never replans: a prepared W1, run
 # as 20 different patients, under the default plan_cache_mode and under
 # force_generic_plan (with the LIMIT as a parameter); pg_prepared_statements
 # counts the generic and custom plans, pg_stat_statements the planner runs.
 w7_replanning() {
-    local n users=$((PATIENTS < 20 ? PATIENTS : 20)) pgbench_json=$1
+    local users=$((PATIENTS < 20 ? PATIENTS : 20)) pgbench_json=$1
     {
-        echo "SELECT pg_stat_statements_reset() \\g /dev/null"
-        echo "SET ROLE bench_app;"
-        echo "PREPARE w7_auto AS SELECT * FROM public.glucose_readings ORDER BY measured_at DESC LIMIT 50;"
-        for ((n = 1; n <= users; n++)); do
-            echo "SELECT set_config('acl.user_id', bench.uid($n)::text, false) \\g /dev/null"
-            echo "EXECUTE w7_auto \\g /dev/null"
-        done
-        echo "RESET ROLE;"
-        echo "SELECT jsonb_build_object('executions', $users, 'generic_plans', generic_plans,
-                  'custom_plans', custom_plans, 'planner_runs', (SELECT sum(plans) FROM pg_stat_statements
-                   WHERE query ~* 'public.glucose_readings ORDER BY measured_at DESC')) AS auto
-                FROM pg_prepared_statements WHERE name = 'w7_auto' \\gset"
-        echo "SELECT pg_stat_statements_reset() \\g /dev/null"
-        echo "SET ROLE bench_app;"
-        echo "SET plan_cache_mode = force_generic_plan;"
-        echo "PREPARE w7_generic(int) AS SELECT * FROM public.glucose_readings ORDER BY measured_at DESC LIMIT \$1;"
-        for ((n = 1; n <= users; n++)); do
-            echo "SELECT set_config('acl.user_id', bench.uid($n)::text, false) \\g /dev/null"
-            echo "EXECUTE w7_generic(50) \\g /dev/null"
-        done
-        echo "RESET ROLE;"
-        echo "SELECT jsonb_build_object('executions', $users, 'generic_plans', generic_plans,
-                  'custom_plans', custom_plans, 'planner_runs', (SELECT sum(plans) FROM pg_stat_statements
-                   WHERE query ~* 'public.glucose_readings ORDER BY measured_at DESC')) AS generic
-                FROM pg_prepared_statements WHERE name = 'w7_generic' \\gset"
+        w7_prepared "$users" w7_auto auto "" \
+            " AS SELECT * FROM public.glucose_readings ORDER BY measured_at DESC LIMIT 50" ""
+        w7_prepared "$users" w7_generic generic "SET plan_cache_mode = force_generic_plan;" \
+            "(int) AS SELECT * FROM public.glucose_readings ORDER BY measured_at DESC LIMIT \$1" "(50)"
         echo "INSERT INTO bench.checks
               SELECT 'W7', jsonb_build_object('pgbench', p, 'prepared_auto', a, 'prepared_force_generic', g,
                   'no_replanning', (p->>'planner_runs')::int <= (p->>'connections')::int
