@@ -135,6 +135,10 @@ SELECT id FROM adv_notes WHERE id = 3 OR adv_leak(secret) ORDER BY id;
 SELECT n.id FROM adv_notes n JOIN adv_notes m ON adv_leak(m.secret) AND m.id = n.id ORDER BY 1;
 SELECT id FROM adv_notes ORDER BY adv_leak(secret), id;
 SELECT adv_leak(secret), adv_leak(owner::text) FROM adv_notes WHERE id = 2;
+-- With ORDER BY and LIMIT the WHERE moves into each branch of the read,
+-- behind the branch's policies: still only visible rows and masked values.
+SELECT id FROM adv_notes WHERE adv_leak(secret) ORDER BY id LIMIT 2;
+SELECT id FROM adv_notes WHERE adv_leak(id || ':' || coalesce(secret, '-')) ORDER BY id DESC LIMIT 1 OFFSET 1;
 
 -- 2. tableoid and ctid: a hidden row is not reached by its ctid either.
 SELECT tableoid::regclass, ctid, id, secret FROM adv_notes WHERE ctid = '(0,3)';

@@ -318,6 +318,78 @@ SELECT id FROM mask_branches ORDER BY id LIMIT 3;
 RESET enable_sort;
 RESET acl.user_id;
 RESET ROLE;
+-- ORDER BY ... LIMIT over the table alone: every branch gets the query's
+-- WHERE (over its own masked columns), order and row count, so the branch
+-- that runs stops after the rows the query needs, and no Sort is left over
+-- the scan.  Each read is compared with the same read behind an OFFSET 0
+-- fence, which nothing is pushed through, for every mix of policies.
+CREATE FUNCTION pg_temp.explained(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query;
+END
+$$;
+CREATE FUNCTION limited_reads(tail text) RETURNS TABLE (reader text, got text) LANGUAGE plpgsql AS $$
+DECLARE
+    fenced text;
+    cols CONSTANT text := 'string_agg(format(''%s:%s:%s'', id, coalesce(grp, ''-''), coalesce(secret, ''-'')), '' '')';
+BEGIN
+    FOR reader IN SELECT unnest(ARRAY['A', 'B', 'A and B', 'A, B and C', 'nothing', 'admin']) LOOP
+        PERFORM set_config('acl.user_id', CASE reader
+            WHEN 'A' THEN 'b1000000-0000-4000-8000-000000000011'
+            WHEN 'B' THEN 'b1000000-0000-4000-8000-000000000012'
+            WHEN 'A and B' THEN 'b1000000-0000-4000-8000-000000000013'
+            WHEN 'A, B and C' THEN 'b1000000-0000-4000-8000-000000000014'
+            WHEN 'nothing' THEN 'b1000000-0000-4000-8000-000000000015'
+            ELSE 'b1000000-0000-4000-8000-000000000003' END, false);
+        EXECUTE format('SELECT %s FROM (SELECT * FROM mask_branches %s) r', cols, tail) INTO got;
+        EXECUTE format('SELECT %s FROM (SELECT * FROM (SELECT * FROM mask_branches OFFSET 0) mask_branches %s) r',
+                       cols, tail) INTO fenced;
+        IF got IS DISTINCT FROM fenced THEN
+            RAISE EXCEPTION 'read % as %: % where the fenced read gives %', tail, reader, got, fenced;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM set_config('acl.user_id', '', false);
+END
+$$;
+SET ROLE acl_reg_mask_app;
+SELECT * FROM limited_reads('ORDER BY id DESC LIMIT 3');
+-- A WHERE on a masked column sees the masked value in every branch: A sees
+-- secrets of its own rows 4, 8 and 12 only.
+SELECT * FROM limited_reads('WHERE secret IS NOT NULL ORDER BY id LIMIT 2 OFFSET 1');
+SELECT * FROM limited_reads('WHERE grp <> ''b'' ORDER BY secret DESC NULLS LAST, id LIMIT 4');
+-- Not pushed, and still right: a volatile WHERE, WITH TIES, an order on an
+-- expression, LIMIT ALL.
+SELECT * FROM limited_reads('WHERE random() < 2 ORDER BY id LIMIT 2');
+SELECT * FROM limited_reads('ORDER BY grp FETCH FIRST 1 ROW WITH TIES');
+SELECT * FROM limited_reads('ORDER BY id % 5, id LIMIT 3');
+SELECT * FROM limited_reads('ORDER BY id DESC LIMIT ALL');
+-- The plan: a Limit over the branch scan and no Sort; the branch that ran
+-- has a Limit of its own over the primary key, read backwards.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
+SELECT regexp_replace(line, ' \((actual|never).*', '') AS plan
+  FROM (SELECT * FROM pg_temp.explained('SELECT id FROM mask_branches WHERE id > 2 ORDER BY id DESC LIMIT 2')) e(line)
+ WHERE line ~ 'Limit|Sort|acl branches|Branch Run|Index|Scan' AND line !~ 'never executed';
+-- One generic plan with LIMIT $1 serves every end user.
+SET plan_cache_mode = force_generic_plan;
+PREPARE mask_branch_latest(bigint) AS
+    SELECT string_agg(format('%s:%s', id, coalesce(secret, '-')), ' ')
+      FROM (SELECT id, secret FROM mask_branches WHERE grp <> 'c' ORDER BY id DESC LIMIT $1) r;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+EXECUTE mask_branch_latest(3);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
+EXECUTE mask_branch_latest(2);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000013';
+EXECUTE mask_branch_latest(4);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000015';
+EXECUTE mask_branch_latest(4);
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+EXECUTE mask_branch_latest(1);
+RESET plan_cache_mode;
+SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'mask_branch_latest';
+DEALLOCATE mask_branch_latest;
+RESET acl.user_id;
+RESET ROLE;
 
 -- The branch decision itself: branch k runs when gate k is the only open
 -- one, branch 0 when two or more are; a NULL gate opens nothing.  Gates as

@@ -79,8 +79,8 @@ static const CustomExecMethods branch_exec_methods = {
 /*
  * The branch number of every member of appendrel `parent`, by member relid
  * (0: not a member), when every member is a branch of one table reference:
- * a subquery whose WHERE is _branch_open_gates(k, tokens) with the same
- * tokens and a different k.  NULL otherwise.
+ * a subquery whose WHERE is _branch_open_gates(k, tokens), alone or first
+ * of an AND, with the same tokens and a different k.  NULL otherwise.
  */
 static int32 *
 branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
@@ -105,6 +105,9 @@ branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
 		if (member->rtekind != RTE_SUBQUERY || strcmp(member->eref->aliasname, ACL_BRANCH_ALIAS) != 0)
 			return NULL;
 		call = (FuncExpr *) member->subquery->jointree->quals;
+		/* The query's WHERE, pushed into the branch, follows the decision. */
+		if (call != NULL && is_andclause(call))
+			call = linitial(((BoolExpr *) call)->args);
 		if (call == NULL || !IsA(call, FuncExpr) || list_length(call->args) != 2)
 			return NULL;
 		if (!OidIsValid(decision))

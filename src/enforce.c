@@ -35,6 +35,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "common/int.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -44,6 +45,7 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
+#include "optimizer/tlist.h"
 #include "parser/analyze.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
@@ -1256,6 +1258,147 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 	return u;
 }
 
+/*
+ * Whether every Var of node is a user column of rti at this query level,
+ * so that the branch's target list can stand in for it.
+ */
+static bool
+not_branch_column_walker(Node *node, Index *rti)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		return var->varno != (int) *rti || var->varlevelsup != 0 || var->varattno <= 0;
+	}
+	return expression_tree_walker(node, not_branch_column_walker, rti);
+}
+
+/* A LIMIT expression each branch can evaluate as the outer query would. */
+static bool
+row_independent(Node *expr)
+{
+	return !contain_vars_of_level(expr, 0) && !contain_volatile_functions(expr) &&
+		!checkExprHasSubLink(expr);
+}
+
+/* The rows each branch must return for LIMIT count OFFSET offset; NULL: unknown. */
+static Node *
+branch_row_limit(Node *count, Node *offset)
+{
+	int64		rows;
+	int64		skip = 0;
+
+	if (count == NULL || !row_independent(count) ||
+		(IsA(count, Const) && ((Const *) count)->constisnull))
+		return NULL;
+	if (offset != NULL)
+	{
+		if (!IsA(offset, Const) || exprType(offset) != INT8OID)
+			return NULL;
+		if (!((Const *) offset)->constisnull)
+			skip = DatumGetInt64(((Const *) offset)->constvalue);
+	}
+	if (skip == 0)
+		return copyObject(count);
+	if (!IsA(count, Const) || exprType(count) != INT8OID || skip < 0)
+		return NULL;
+	rows = DatumGetInt64(((Const *) count)->constvalue);
+	if (rows < 0 || pg_add_s64_overflow(rows, skip, &rows))
+		return NULL;
+	return (Node *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64), Int64GetDatum(rows),
+							  false, FLOAT8PASSBYVAL);
+}
+
+/*
+ * SELECT ... FROM t [WHERE ...] ORDER BY <columns> LIMIT n, where t's read
+ * became branches: each branch gets the WHERE (over its own, masked,
+ * columns), the ORDER BY and a LIMIT of n plus the offset.  The branch that
+ * runs then returns its first rows in order, from an index where there is
+ * one, and the query's Limit stops it, where otherwise it would read every
+ * row it may see and sort them.  The planner cannot do this itself: it
+ * plans a subquery without the order or row count its caller wants.
+ *
+ * The query keeps its ORDER BY and LIMIT, so the result is the same when
+ * two or more branches would run.  Anything else (joins, grouping, DISTINCT,
+ * locking, WITH TIES, a WHERE with sublinks or volatile functions, an order
+ * on an expression) is left as it was.
+ */
+static void
+push_limit_into_branches(Query *q, Index rti, Query *u)
+{
+	Node	   *row_limit;
+	Node	   *quals = q->jointree->quals;
+	ListCell   *lc;
+
+	if (q->commandType != CMD_SELECT || q->setOperations != NULL || q->hasAggs ||
+		q->hasWindowFuncs || q->hasTargetSRFs || q->groupClause != NIL ||
+		q->groupingSets != NIL || q->havingQual != NULL || q->distinctClause != NIL ||
+		q->rowMarks != NIL || q->sortClause == NIL || q->limitOption != LIMIT_OPTION_COUNT ||
+		list_length(q->jointree->fromlist) != 1 ||
+		!IsA(linitial(q->jointree->fromlist), RangeTblRef) ||
+		((RangeTblRef *) linitial(q->jointree->fromlist))->rtindex != (int) rti ||
+		u->setOperations == NULL)
+		return;
+	row_limit = branch_row_limit(q->limitCount, q->limitOffset);
+	if (row_limit == NULL)
+		return;
+	if (quals != NULL &&
+		(contain_volatile_functions(quals) || checkExprHasSubLink(quals) ||
+		 not_branch_column_walker(quals, &rti)))
+		return;
+	foreach(lc, q->sortClause)
+	{
+		TargetEntry *tle = get_sortgroupclause_tle(lfirst(lc), q->targetList);
+
+		if (!IsA(tle->expr, Var) || not_branch_column_walker((Node *) tle->expr, &rti))
+			return;
+	}
+	foreach(lc, u->rtable)
+	{
+		Query	   *branch = lfirst_node(RangeTblEntry, lc)->subquery;
+
+		if (branch == NULL || branch->rowMarks != NIL || branch->sortClause != NIL ||
+			branch->limitCount != NULL)
+			return;
+	}
+
+	foreach(lc, u->rtable)
+	{
+		Query	   *branch = lfirst_node(RangeTblEntry, lc)->subquery;
+		ListCell   *ls;
+
+		foreach(ls, q->sortClause)
+		{
+			SortGroupClause *sort = copyObject(lfirst(ls));
+			Var		   *column = (Var *) get_sortgroupclause_tle(sort, q->targetList)->expr;
+			TargetEntry *tle = list_nth(branch->targetList, column->varattno - 1);
+
+			Assert(tle->resno == column->varattno && !tle->resjunk);
+			if (tle->ressortgroupref == 0)
+				tle->ressortgroupref = list_length(branch->sortClause) + 1;
+			sort->tleSortGroupRef = tle->ressortgroupref;
+			branch->sortClause = lappend(branch->sortClause, sort);
+		}
+		branch->limitCount = copyObject(row_limit);
+		branch->limitOption = LIMIT_OPTION_COUNT;
+		if (quals != NULL)
+		{
+			Node	   *own = ReplaceVarsFromTargetList(copyObject(quals), rti, 0,
+														 rt_fetch(rti, q->rtable),
+														 branch->targetList,
+														 REPLACEVARS_REPORT_ERROR, 0,
+														 &branch->hasSubLinks);
+
+			branch->jointree->quals = make_and_qual(branch->jointree->quals, own);
+		}
+	}
+	/* Every branch applies it now, to the values the query would have seen. */
+	q->jointree->quals = NULL;
+}
+
 static void
 mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const TableEntry *table,
 			  int npolicy)
@@ -1297,7 +1440,10 @@ mask_relation(Query *q, Index rti, RangeTblEntry *rte, Relation rel, const Table
 		List	   *groups = arms_by_gate(((BoolExpr *) llast(quals))->args);
 
 		if (list_length(groups) <= ACL_MAX_BRANCHES)
+		{
 			sub = union_of_arms(sub, list_truncate(list_copy(quals), list_length(quals) - 1), groups);
+			push_limit_into_branches(q, rti, sub);
+		}
 	}
 
 	rte->rtekind = RTE_SUBQUERY;
