@@ -328,10 +328,14 @@ BEGIN
     RETURN QUERY EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query;
 END
 $$;
-CREATE FUNCTION limited_reads(tail text) RETURNS TABLE (reader text, got text) LANGUAGE plpgsql AS $$
-DECLARE
-    fenced text;
-    cols CONSTANT text := 'string_agg(format(''%s:%s:%s'', id, coalesce(grp, ''-''), coalesce(secret, ''-'')), '' '')';
+CREATE FUNCTION pg_temp.explained_plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
+END
+$$;
+-- A statement's result for each mix of policies, one session.
+CREATE FUNCTION pg_temp.as_each_reader(statement text) RETURNS TABLE (reader text, got text)
+LANGUAGE plpgsql AS $$
 BEGIN
     FOR reader IN SELECT unnest(ARRAY['A', 'B', 'A and B', 'A, B and C', 'nothing', 'admin']) LOOP
         PERFORM set_config('acl.user_id', CASE reader
@@ -341,15 +345,29 @@ BEGIN
             WHEN 'A, B and C' THEN 'b1000000-0000-4000-8000-000000000014'
             WHEN 'nothing' THEN 'b1000000-0000-4000-8000-000000000015'
             ELSE 'b1000000-0000-4000-8000-000000000003' END, false);
-        EXECUTE format('SELECT %s FROM (SELECT * FROM mask_branches %s) r', cols, tail) INTO got;
-        EXECUTE format('SELECT %s FROM (SELECT * FROM (SELECT * FROM mask_branches OFFSET 0) mask_branches %s) r',
-                       cols, tail) INTO fenced;
+        EXECUTE statement INTO got;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM set_config('acl.user_id', '', false);
+END
+$$;
+CREATE FUNCTION limited_reads(tail text) RETURNS TABLE (reader text, got text) LANGUAGE plpgsql AS $$
+DECLARE
+    fenced text;
+    cols CONSTANT text := 'string_agg(format(''%s:%s:%s'', id, coalesce(grp, ''-''), coalesce(secret, ''-'')), '' '')';
+BEGIN
+    FOR reader, got, fenced IN
+        SELECT p.reader, p.got, f.got
+          FROM pg_temp.as_each_reader(format('SELECT %s FROM (SELECT * FROM mask_branches %s) r', cols, tail))
+               WITH ORDINALITY p (reader, got, n)
+          JOIN pg_temp.as_each_reader(format('SELECT %s FROM (SELECT * FROM (SELECT * FROM mask_branches OFFSET 0) mask_branches %s) r',
+                                             cols, tail)) f USING (reader)
+         ORDER BY p.n LOOP
         IF got IS DISTINCT FROM fenced THEN
             RAISE EXCEPTION 'read % as %: % where the fenced read gives %', tail, reader, got, fenced;
         END IF;
         RETURN NEXT;
     END LOOP;
-    PERFORM set_config('acl.user_id', '', false);
 END
 $$;
 SET ROLE acl_reg_mask_app;
@@ -375,19 +393,47 @@ SET plan_cache_mode = force_generic_plan;
 PREPARE mask_branch_latest(bigint) AS
     SELECT string_agg(format('%s:%s', id, coalesce(secret, '-')), ' ')
       FROM (SELECT id, secret FROM mask_branches WHERE grp <> 'c' ORDER BY id DESC LIMIT $1) r;
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
-EXECUTE mask_branch_latest(3);
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
-EXECUTE mask_branch_latest(2);
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000013';
-EXECUTE mask_branch_latest(4);
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000015';
-EXECUTE mask_branch_latest(4);
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
-EXECUTE mask_branch_latest(1);
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_branch_latest(3)');
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_branch_latest(1)');
 RESET plan_cache_mode;
 SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'mask_branch_latest';
 DEALLOCATE mask_branch_latest;
+RESET acl.user_id;
+RESET ROLE;
+-- A branch's initplans start with the branch, nested ones first: policy A
+-- reads mask_linked through mask_links, itself read under its policies
+-- (an initplan whose plan has initplans of its own).  B reads ids below 3.
+CREATE TABLE mask_linked (id int PRIMARY KEY, secret text);
+CREATE TABLE mask_links (id int PRIMARY KEY, item int REFERENCES mask_linked, reader uuid);
+GRANT SELECT ON mask_linked, mask_links TO acl_reg_mask_app;
+INSERT INTO mask_linked SELECT g, 'k' || g FROM generate_series(1, 6) g;
+INSERT INTO mask_links VALUES (1, 2, 'b1000000-0000-4000-8000-000000000011'),
+    (2, 5, 'b1000000-0000-4000-8000-000000000011'), (3, 6, 'b1000000-0000-4000-8000-000000000012'),
+    (4, 4, 'b1000000-0000-4000-8000-000000000013');
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('b0000000-0000-4000-8000-0000000000b1', 'mask_linked', 'read',
+     '{"mask_links": {"_some": {"reader": {"_eq": "$CURRENT_USER"}}}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000b2', 'mask_linked', 'read', '{"id": {"_lt": 3}}', '{id}'),
+    ('b0000000-0000-4000-8000-0000000000b1', 'mask_links', 'read', '{"reader": {"_eq": "$CURRENT_USER"}}', '{*}'),
+    ('b0000000-0000-4000-8000-0000000000b2', 'mask_links', 'read', '{"item": {"_lt": 3}}', '{*}');
+SET ROLE acl_reg_mask_app;
+SET plan_cache_mode = force_generic_plan;
+PREPARE mask_linked_rows AS
+    SELECT string_agg(id || ':' || coalesce(secret, '-'), ' ' ORDER BY id) FROM mask_linked;
+-- A: rows 2 and 5; B: ids 1 and 2; A and B: row 4 and ids 1, 2; A, B and
+-- C the same (C reads no mask_linked); nothing; an administrator.
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_linked_rows');
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
+RESET plan_cache_mode;
+SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'mask_linked_rows';
+DEALLOCATE mask_linked_rows;
+-- EXPLAIN starts every branch with its initplans; EXPLAIN ANALYZE the one
+-- that ran.
+SELECT count(*) FILTER (WHERE line ~ 'InitPlan') AS initplans, count(*) FILTER (WHERE line ~ 'Branches') AS scans
+  FROM pg_temp.explained_plan('SELECT id FROM mask_linked') line;
+SELECT regexp_replace(line, ' \((actual|never).*', '') AS plan
+  FROM pg_temp.explained('SELECT id FROM mask_linked') line
+ WHERE line ~ 'InitPlan|Branch Run';
 RESET acl.user_id;
 RESET ROLE;
 

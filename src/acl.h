@@ -127,6 +127,7 @@ extern bool acl_branch_runs(int32 branch, const bool *open, int n);
 #define ACL_BRANCH_ALIAS "acl_arm"
 #define ACL_MAX_BRANCHES 16		/* policy groups per table reference */
 extern void acl_branch_scan_init(void);
+extern void acl_defer_branch_initplans(PlannedStmt *stmt);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
 

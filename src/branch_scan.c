@@ -18,6 +18,11 @@
  * have to agree for a row to be returned: a disagreement could only hide
  * rows.  Anything this scan does not recognise keeps the Append.
  *
+ * The executor starts every initplan of a statement when the statement
+ * starts, and the branches' gates and identity lookups are most of them.
+ * Once the plan is made, the initplans of each branch move into the scan,
+ * which starts those of the branch it runs, when it starts the branch.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,6 +35,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 
 #include "acl.h"
@@ -38,7 +44,10 @@
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
-/* custom_private of the path and the plan: list_make2(tokens, branch numbers) */
+/*
+ * custom_private of the path: list_make2(tokens, branch numbers); the plan
+ * adds, per branch, the plan ids of its deferred initplans and their plans.
+ */
 typedef struct BranchScanState
 {
 	CustomScanState css;
@@ -55,6 +64,7 @@ static void begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 static TupleTableSlot *exec_branch_scan(CustomScanState *node);
 static void end_branch_scan(CustomScanState *node);
 static void rescan_branch_scan(CustomScanState *node);
+static void start_deferred_initplans(CustomScanState *node, int index);
 static void explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es);
 
 static const CustomPathMethods branch_path_methods = {
@@ -263,7 +273,10 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 	{
 		foreach(lc, cscan->custom_plans)
+		{
+			start_deferred_initplans(node, foreach_current_index(lc));
 			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+		}
 		state->decided = true;
 	}
 	/* Returns its branch's slots as they are, like an Append. */
@@ -271,6 +284,38 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 	{
 		node->ss.ps.resultopsset = true;
 		node->ss.ps.resultopsfixed = false;
+	}
+}
+
+/*
+ * Starts the initplans deferred to branch `index` (a list position), where
+ * the executor would have started them, unless they already are.
+ */
+static void
+start_deferred_initplans(CustomScanState *node, int index)
+{
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	EState	   *estate = node->ss.ps.state;
+	List	   *ids;
+	List	   *plans;
+	ListCell   *li;
+	ListCell   *lp;
+
+	if (list_length(cscan->custom_private) < 4)
+		return;
+	ids = list_nth(lthird(cscan->custom_private), index);
+	plans = list_nth(lfourth(cscan->custom_private), index);
+	forboth(li, ids, lp, plans)
+	{
+		int			plan_id = lfirst_int(li);
+		ListCell   *slot = list_nth_cell(estate->es_subplanstates, plan_id - 1);
+		int			eflags = ((BranchScanState *) node)->eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_REWIND);
+
+		if (lfirst(slot) != NULL)
+			continue;
+		if (bms_is_member(plan_id, estate->es_plannedstmt->rewindPlanIDs))
+			eflags |= EXEC_FLAG_REWIND;
+		lfirst(slot) = ExecInitNode(lfirst(lp), estate, eflags);
 	}
 }
 
@@ -296,6 +341,7 @@ decide_branch(BranchScanState *state)
 		if (!acl_branch_runs(lfirst_int(lb), open, n))
 			continue;
 		old = MemoryContextSwitchTo(estate->es_query_cxt);
+		start_deferred_initplans(&state->css, foreach_current_index(lp));
 		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
 		state->css.custom_ps = list_make1(state->chosen);
 		MemoryContextSwitchTo(old);
@@ -368,6 +414,132 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		else
 			ExplainPropertyText("Branch Run", state->decided ? "none" : "never executed", es);
 	}
+}
+
+/* ------------------------------------------------------------------------
+ * Deferring the branches' initplans, once the plan is made.
+ * ---------------------------------------------------------------------- */
+
+typedef bool (*PlanVisitor) (Plan *plan, void *context);
+
+/* Calls visit on plan and every plan below it, not entering subplans. */
+static void
+walk_plan(Plan *plan, PlanVisitor visit, void *context)
+{
+	List	   *children = NIL;
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	if (visit(plan, context))
+		return;
+	walk_plan(plan->lefttree, visit, context);
+	walk_plan(plan->righttree, visit, context);
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_SubqueryScan:
+			walk_plan(((SubqueryScan *) plan)->subplan, visit, context);
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		walk_plan(lfirst(lc), visit, context);
+}
+
+typedef struct DeferContext
+{
+	PlannedStmt *stmt;
+	List	   *ids;			/* of one branch */
+	List	   *plans;
+} DeferContext;
+
+/*
+ * Takes a branch's initplans out of the statement's subplans: the executor
+ * leaves a NULL entry alone, as it does for a parallel worker's.  Only the
+ * SubPlan in the initPlan list refers to an initplan.  A CTE's is also
+ * referred to by its CTE scans, and correlated subplans are started with
+ * the statement whatever holds them, so those stay where they are.
+ */
+static bool
+take_initplans(Plan *plan, void *context)
+{
+	DeferContext *cxt = context;
+	ListCell   *lc;
+
+	foreach(lc, plan->initPlan)
+	{
+		SubPlan    *initplan = lfirst_node(SubPlan, lc);
+		ListCell   *entry = list_nth_cell(cxt->stmt->subplans, initplan->plan_id - 1);
+
+		Plan	   *taken = lfirst(entry);
+
+		if (initplan->subLinkType == CTE_SUBLINK || taken == NULL)
+			continue;
+		lfirst(entry) = NULL;
+		/* Its own initplans come first: they are started before it. */
+		walk_plan(taken, take_initplans, cxt);
+		cxt->ids = lappend_int(cxt->ids, initplan->plan_id);
+		cxt->plans = lappend(cxt->plans, taken);
+	}
+	return false;
+}
+
+static bool
+defer_in_branch_scans(Plan *plan, void *context)
+{
+	CustomScan *cscan = (CustomScan *) plan;
+	DeferContext *cxt = context;
+	List	   *ids = NIL;
+	List	   *plans = NIL;
+	ListCell   *lc;
+
+	if (!IsA(plan, CustomScan) || cscan->methods != &branch_scan_methods ||
+		list_length(cscan->custom_private) != 2)
+		return false;
+	foreach(lc, cscan->custom_plans)
+	{
+		cxt->ids = NIL;
+		cxt->plans = NIL;
+		walk_plan(lfirst(lc), take_initplans, cxt);
+		ids = lappend(ids, cxt->ids);
+		plans = lappend(plans, cxt->plans);
+	}
+	cscan->custom_private = lappend(lappend(cscan->custom_private, ids), plans);
+	return false;
+}
+
+/*
+ * Called on every finished plan.  Not in parallel plans: a worker is sent
+ * the statement's subplans, not the scan's.
+ */
+void
+acl_defer_branch_initplans(PlannedStmt *stmt)
+{
+	DeferContext cxt = {stmt, NIL, NIL};
+	ListCell   *lc;
+
+	if (stmt->commandType == CMD_UTILITY || stmt->parallelModeNeeded)
+		return;
+	walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
+	foreach(lc, stmt->subplans)
+		walk_plan(lfirst(lc), defer_in_branch_scans, &cxt);
 }
 
 void

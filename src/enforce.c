@@ -2080,6 +2080,7 @@ plan_enforced(Query *parse, const char *query_string, int cursorOptions, ParamLi
 		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	acl_defer_branch_initplans(result);
 	result->invalItems = list_concat(result->invalItems, glob->invalItems);
 	result->dependsOnRole |= glob->dependsOnRole;
 	return result;
