@@ -382,6 +382,14 @@ SELECT * FROM limited_reads('WHERE random() < 2 ORDER BY id LIMIT 2');
 SELECT * FROM limited_reads('ORDER BY grp FETCH FIRST 1 ROW WITH TIES');
 SELECT * FROM limited_reads('ORDER BY id % 5, id LIMIT 3');
 SELECT * FROM limited_reads('ORDER BY id DESC LIMIT ALL');
+-- Inherited and partitioned tables: each branch orders its members itself.
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000001';
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM mask_notes ORDER BY id DESC LIMIT 2) s) AS pushed,
+       (SELECT array_agg(id) FROM (SELECT id FROM (SELECT * FROM mask_notes OFFSET 0) m ORDER BY id DESC LIMIT 2) s) AS fenced;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000002';
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM mask_parted WHERE secret IS NULL ORDER BY id DESC LIMIT 3) s) AS pushed,
+       (SELECT array_agg(id) FROM (SELECT id FROM (SELECT * FROM mask_parted OFFSET 0) m WHERE secret IS NULL
+                                    ORDER BY id DESC LIMIT 3) s) AS fenced;
 -- The plan: a Limit over the branch scan and no Sort; the branch that ran
 -- has a Limit of its own over the primary key, read backwards.
 SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
