@@ -242,6 +242,26 @@ BEGIN
     END LOOP;
 END
 $$;
+-- A statement's result for each mix of policies, one session; 'public' is
+-- the public principal (no end user).
+CREATE FUNCTION pg_temp.as_each_reader(statement text) RETURNS TABLE (reader text, got text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR reader IN SELECT unnest(ARRAY['A', 'B', 'A and B', 'A, B and C', 'nothing', 'public', 'admin']) LOOP
+        PERFORM set_config('acl.user_id', CASE reader
+            WHEN 'A' THEN 'b1000000-0000-4000-8000-000000000011'
+            WHEN 'B' THEN 'b1000000-0000-4000-8000-000000000012'
+            WHEN 'A and B' THEN 'b1000000-0000-4000-8000-000000000013'
+            WHEN 'A, B and C' THEN 'b1000000-0000-4000-8000-000000000014'
+            WHEN 'nothing' THEN 'b1000000-0000-4000-8000-000000000015'
+            WHEN 'public' THEN ''
+            ELSE 'b1000000-0000-4000-8000-000000000003' END, false);
+        EXECUTE statement INTO got;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM set_config('acl.user_id', '', false);
+END
+$$;
 SET ROLE acl_reg_mask_app;
 SET plan_cache_mode = force_generic_plan;
 PREPARE mask_branch_rows AS
@@ -249,29 +269,15 @@ PREPARE mask_branch_rows AS
       FROM mask_branches;
 PREPARE mask_branch_secret(int) AS SELECT secret FROM mask_branches WHERE id = $1;
 -- A alone: group a and its own rows 4, 8, 12; the secret only where owned.
+-- B alone: group b, whole.  A and B: both groups; group a's secrets masked
+-- (owns nothing).  A, B and C: every row; group c shows only its id.  No
+-- policy on the table, the public principal, an administrator (every row,
+-- whole), then A alone again.
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_branch_rows');
 SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
 EXECUTE mask_branch_rows;
 EXECUTE mask_branch_secret(12);
 EXECUTE mask_branch_secret(2);
--- B alone: group b, whole.
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000012';
-EXECUTE mask_branch_rows;
--- A and B: both groups; group a's secrets masked (owns nothing).
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000013';
-EXECUTE mask_branch_rows;
--- A, B and C: every row; group c shows only its id.
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000014';
-EXECUTE mask_branch_rows;
--- No policy on the table, the public principal, then A alone again.
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000015';
-EXECUTE mask_branch_rows;
-RESET acl.user_id;
-EXECUTE mask_branch_rows;
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
-EXECUTE mask_branch_rows;
--- An administrator: every row, whole.
-SET acl.user_id = 'b1000000-0000-4000-8000-000000000003';
-EXECUTE mask_branch_rows;
 RESET acl.user_id;
 RESET plan_cache_mode;
 SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
@@ -331,24 +337,6 @@ $$;
 CREATE FUNCTION pg_temp.explained_plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
-END
-$$;
--- A statement's result for each mix of policies, one session.
-CREATE FUNCTION pg_temp.as_each_reader(statement text) RETURNS TABLE (reader text, got text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    FOR reader IN SELECT unnest(ARRAY['A', 'B', 'A and B', 'A, B and C', 'nothing', 'admin']) LOOP
-        PERFORM set_config('acl.user_id', CASE reader
-            WHEN 'A' THEN 'b1000000-0000-4000-8000-000000000011'
-            WHEN 'B' THEN 'b1000000-0000-4000-8000-000000000012'
-            WHEN 'A and B' THEN 'b1000000-0000-4000-8000-000000000013'
-            WHEN 'A, B and C' THEN 'b1000000-0000-4000-8000-000000000014'
-            WHEN 'nothing' THEN 'b1000000-0000-4000-8000-000000000015'
-            ELSE 'b1000000-0000-4000-8000-000000000003' END, false);
-        EXECUTE statement INTO got;
-        RETURN NEXT;
-    END LOOP;
-    PERFORM set_config('acl.user_id', '', false);
 END
 $$;
 CREATE FUNCTION limited_reads(tail text) RETURNS TABLE (reader text, got text) LANGUAGE plpgsql AS $$
