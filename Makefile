@@ -4,7 +4,7 @@ EXTVERSION = 0.1
 MODULE_big = acl
 OBJS       = src/acl.o src/catalog.o src/identity.o src/access.o src/token.o src/inspect.o \
              src/rule_parse.o src/rule_sql.o src/rule_validate.o src/schema.o src/compile.o \
-             src/dynamic.o src/lint.o src/enforce.o src/branch_scan.o src/share.o
+             src/dynamic.o src/lint.o src/enforce.o src/gates.o src/branch_scan.o src/share.o
 DATA       = sql/acl--$(EXTVERSION).sql
 PGFILEDESC = "acl - Directus-style permissions enforced inside PostgreSQL"
 

@@ -278,6 +278,20 @@ CREATE FUNCTION @extschema@._share_is_admin(side text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_share_is_admin' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._share_has_policy(side text, policy uuid) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_share_has_policy' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+-- The gates above, evaluated once per expression: what enforce.c calls in
+-- place of the generated policies' (SELECT gate(...)) initplans.
+CREATE FUNCTION @extschema@._is_admin_once() RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_is_admin_once' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._has_policy_once(policy uuid, action text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_policy_for_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_reads_once(regclass) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_reads_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_field_once(regclass, text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_field_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_is_admin_once(side text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_is_admin_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._share_has_policy_once(side text, policy uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_share_has_policy_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._share_keys(anyelement, regclass, text) RETURNS anyarray
 AS 'MODULE_PATHNAME', 'acl_share_keys' LANGUAGE C STABLE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._share_value(side text, variable text, path text[]) RETURNS text

@@ -339,6 +339,11 @@ BEGIN
     RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
 END
 $$;
+CREATE FUNCTION pg_temp.verbose_plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || query;
+END
+$$;
 CREATE FUNCTION limited_reads(tail text) RETURNS TABLE (reader text, got text) LANGUAGE plpgsql AS $$
 DECLARE
     fenced text;
@@ -431,6 +436,31 @@ SELECT regexp_replace(line, ' \((actual|never).*', '') AS plan
   FROM pg_temp.explained('SELECT id FROM mask_linked') line
  WHERE line ~ 'InitPlan|Branch Run';
 RESET acl.user_id;
+RESET ROLE;
+-- Gates are calls of their twins (acl._has_policy_once) once enforced, and
+-- the plan turns those calls into initplans where the executor can start
+-- them in time: in the statement's plan and in the initplans the branch
+-- scan starts.  A correlated subplan is started with the statement, before
+-- any initplan made then, so there the calls stay, each keeping its first
+-- answer.  Both must give every reader what the other form gives.
+PREPARE mask_linked_counts AS
+    SELECT c || CASE WHEN c = j THEN ' (as joined)' ELSE ' (joined: ' || j || ')' END
+      FROM (SELECT string_agg(l.id || ':' || (SELECT count(*) FROM mask_linked k WHERE k.id = l.item), ' '
+                              ORDER BY l.id) FROM mask_links l) a(c),
+           (SELECT string_agg(id || ':' || n, ' ' ORDER BY id)
+              FROM (SELECT l.id, count(k.id) n FROM mask_links l LEFT JOIN mask_linked k ON k.id = l.item
+                     GROUP BY l.id) s) b(j);
+SET ROLE acl_reg_mask_app;
+SET plan_cache_mode = force_generic_plan;
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_linked_counts');
+RESET plan_cache_mode;
+SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'mask_linked_counts';
+DEALLOCATE mask_linked_counts;
+SELECT count(*) FILTER (WHERE line ~ 'SubPlan') AS correlated,
+       count(*) FILTER (WHERE line ~ 'Filter: .*acl\._(has_policy|is_admin)_once\(') AS filters_calling_gates,
+       count(*) FILTER (WHERE line ~ 'Output: acl\._(has_policy|is_admin)_once\(') AS gate_initplans,
+       count(*) FILTER (WHERE line ~ 'acl\.(has_policy|is_admin)\(') AS gate_sublinks
+  FROM pg_temp.verbose_plan('SELECT l.id, (SELECT count(*) FROM mask_linked k WHERE k.id = l.item) FROM mask_links l') line;
 RESET ROLE;
 
 -- The branch decision itself: branch k runs when gate k is the only open

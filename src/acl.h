@@ -122,12 +122,20 @@ extern void acl_enforce_init(void);
 extern Oid	acl_function(const char *name, int nargs, Oid *argtypes);
 extern bool *acl_open_gates(ArrayType *gates, Oid elemtype, int *n);
 extern bool acl_branch_runs(int32 branch, const bool *open, int n);
+extern Node *acl_selected_expr(Node *node);
 
 /* branch_scan.c: run only the branch of a managed table's read that is open */
 #define ACL_BRANCH_ALIAS "acl_arm"
 #define ACL_MAX_BRANCHES 16		/* policy groups per table reference */
 extern void acl_branch_scan_init(void);
 extern void acl_defer_branch_initplans(PlannedStmt *stmt);
+typedef bool (*AclPlanVisitor) (Plan *plan, void *context);
+extern void acl_walk_plan(Plan *plan, AclPlanVisitor visit, void *context);
+extern Bitmapset *acl_branch_initplan_ids(PlannedStmt *stmt);
+
+/* gates.c: the policies' gates, planned cheaply and read once per execution */
+extern void acl_gates_to_once_calls(Query *query);
+extern void acl_once_calls_to_initplans(PlannedStmt *stmt);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
 
@@ -156,6 +164,7 @@ typedef struct AclPrincipal
 extern AclPrincipal acl_current_principal(void);
 extern const AclAccess *acl_current_access(void);
 extern bool acl_holds_policy_for(const pg_uuid_t *policy, const char *action);
+extern Datum acl_evaluate_once(FunctionCallInfo fcinfo, PGFunction gate);
 extern char *acl_uuid_text(const pg_uuid_t *uuid);
 extern Datum acl_uuid_array(const pg_uuid_t *items, int n);
 

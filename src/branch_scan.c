@@ -420,11 +420,9 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
  * Deferring the branches' initplans, once the plan is made.
  * ---------------------------------------------------------------------- */
 
-typedef bool (*PlanVisitor) (Plan *plan, void *context);
-
 /* Calls visit on plan and every plan below it, not entering subplans. */
-static void
-walk_plan(Plan *plan, PlanVisitor visit, void *context)
+void
+acl_walk_plan(Plan *plan, AclPlanVisitor visit, void *context)
 {
 	List	   *children = NIL;
 	ListCell   *lc;
@@ -434,8 +432,8 @@ walk_plan(Plan *plan, PlanVisitor visit, void *context)
 	check_stack_depth();
 	if (visit(plan, context))
 		return;
-	walk_plan(plan->lefttree, visit, context);
-	walk_plan(plan->righttree, visit, context);
+	acl_walk_plan(plan->lefttree, visit, context);
+	acl_walk_plan(plan->righttree, visit, context);
 	switch (nodeTag(plan))
 	{
 		case T_Append:
@@ -451,7 +449,7 @@ walk_plan(Plan *plan, PlanVisitor visit, void *context)
 			children = ((BitmapOr *) plan)->bitmapplans;
 			break;
 		case T_SubqueryScan:
-			walk_plan(((SubqueryScan *) plan)->subplan, visit, context);
+			acl_walk_plan(((SubqueryScan *) plan)->subplan, visit, context);
 			break;
 		case T_CustomScan:
 			children = ((CustomScan *) plan)->custom_plans;
@@ -460,12 +458,14 @@ walk_plan(Plan *plan, PlanVisitor visit, void *context)
 			break;
 	}
 	foreach(lc, children)
-		walk_plan(lfirst(lc), visit, context);
+		acl_walk_plan(lfirst(lc), visit, context);
 }
 
 typedef struct DeferContext
 {
 	PlannedStmt *stmt;
+	bool		only_note;		/* note the ids, take nothing */
+	Bitmapset  *noted;
 	List	   *ids;			/* of one branch */
 	List	   *plans;
 } DeferContext;
@@ -490,11 +490,15 @@ take_initplans(Plan *plan, void *context)
 
 		Plan	   *taken = lfirst(entry);
 
-		if (initplan->subLinkType == CTE_SUBLINK || taken == NULL)
+		if (initplan->subLinkType == CTE_SUBLINK || taken == NULL ||
+			bms_is_member(initplan->plan_id, cxt->noted))
 			continue;
-		lfirst(entry) = NULL;
+		if (cxt->only_note)
+			cxt->noted = bms_add_member(cxt->noted, initplan->plan_id);
+		else
+			lfirst(entry) = NULL;
 		/* Its own initplans come first: they are started before it. */
-		walk_plan(taken, take_initplans, cxt);
+		acl_walk_plan(taken, take_initplans, cxt);
 		cxt->ids = lappend_int(cxt->ids, initplan->plan_id);
 		cxt->plans = lappend(cxt->plans, taken);
 	}
@@ -517,12 +521,26 @@ defer_in_branch_scans(Plan *plan, void *context)
 	{
 		cxt->ids = NIL;
 		cxt->plans = NIL;
-		walk_plan(lfirst(lc), take_initplans, cxt);
+		acl_walk_plan(lfirst(lc), take_initplans, cxt);
 		ids = lappend(ids, cxt->ids);
 		plans = lappend(plans, cxt->plans);
 	}
-	cscan->custom_private = lappend(lappend(cscan->custom_private, ids), plans);
+	if (!cxt->only_note)
+		cscan->custom_private = lappend(lappend(cscan->custom_private, ids), plans);
 	return false;
+}
+
+/*
+ * The ids of the initplans that the branch scans of the statement's own
+ * plan will take, and start once the statement's subplans are started.
+ */
+Bitmapset *
+acl_branch_initplan_ids(PlannedStmt *stmt)
+{
+	DeferContext cxt = {stmt, true, NULL, NIL, NIL};
+
+	acl_walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
+	return cxt.noted;
 }
 
 /*
@@ -532,14 +550,14 @@ defer_in_branch_scans(Plan *plan, void *context)
 void
 acl_defer_branch_initplans(PlannedStmt *stmt)
 {
-	DeferContext cxt = {stmt, NIL, NIL};
+	DeferContext cxt = {stmt, false, NULL, NIL, NIL};
 	ListCell   *lc;
 
 	if (stmt->commandType == CMD_UTILITY || stmt->parallelModeNeeded)
 		return;
-	walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
+	acl_walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
 	foreach(lc, stmt->subplans)
-		walk_plan(lfirst(lc), defer_in_branch_scans, &cxt);
+		acl_walk_plan(lfirst(lc), defer_in_branch_scans, &cxt);
 }
 
 void

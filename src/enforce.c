@@ -829,8 +829,8 @@ group_arm(const ArmGroup *group)
 }
 
 /* expr of a (SELECT expr) sublink that reads no table; NULL otherwise. */
-static Node *
-selected_expr(Node *node)
+Node *
+acl_selected_expr(Node *node)
 {
 	Query	   *sub;
 
@@ -852,7 +852,7 @@ selected_expr(Node *node)
 static Node *
 gate_call(Node *gate)
 {
-	Node	   *expr = selected_expr(gate);
+	Node	   *expr = acl_selected_expr(gate);
 	ListCell   *lc;
 
 	if (expr == NULL || !IsA(expr, FuncExpr) || contain_volatile_functions(expr))
@@ -1010,7 +1010,7 @@ typedef struct AssumedGates
 static bool
 is_call_to(Node *node, Oid funcid)
 {
-	Node	   *selected = selected_expr(node);
+	Node	   *selected = acl_selected_expr(node);
 
 	if (selected != NULL)
 		node = selected;
@@ -2075,11 +2075,15 @@ plan_enforced(Query *parse, const char *query_string, int cursorOptions, ParamLi
 	root->query_level = 1;
 	root->planner_cxt = CurrentMemoryContext;
 	if (parse->commandType != CMD_UTILITY)
+	{
 		enforce_query(parse, root);
+		acl_gates_to_once_calls(parse);
+	}
 	if (prev_planner_hook)
 		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	acl_once_calls_to_initplans(result);
 	acl_defer_branch_initplans(result);
 	result->invalItems = list_concat(result->invalItems, glob->invalItems);
 	result->dependsOnRole |= glob->dependsOnRole;

@@ -239,6 +239,55 @@ acl_has_policy_for(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(acl_holds_policy_for(PG_GETARG_UUID_P(0), text_to_cstring(PG_GETARG_TEXT_PP(1))));
 }
 
+/*
+ * A gate evaluated once per expression.  enforce.c calls these in place of
+ * the policies' (SELECT gate(constants)) sublinks: the planner plans every
+ * sublink as a subquery of its own, and those initplans were most of the
+ * time spent planning a read of a managed table.  The answer is kept with
+ * the expression's FmgrInfo, which lives as long as the plan's execution
+ * (through rescans), so the gate is read once per execution, as an initplan
+ * is.  Boolean results only: they are passed by value.
+ */
+typedef struct OnceValue
+{
+	Datum		value;
+	bool		isnull;
+} OnceValue;
+
+Datum
+acl_evaluate_once(FunctionCallInfo fcinfo, PGFunction gate)
+{
+	OnceValue  *once = fcinfo->flinfo->fn_extra;
+
+	if (once == NULL)
+	{
+		Datum		value = gate(fcinfo);
+
+		once = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(OnceValue));
+		once->value = value;
+		once->isnull = fcinfo->isnull;
+		fcinfo->flinfo->fn_extra = once;
+	}
+	fcinfo->isnull = once->isnull;
+	return once->value;
+}
+
+PG_FUNCTION_INFO_V1(acl_is_admin_once);
+
+Datum
+acl_is_admin_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_is_admin);
+}
+
+PG_FUNCTION_INFO_V1(acl_has_policy_for_once);
+
+Datum
+acl_has_policy_for_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_has_policy_for);
+}
+
 bool
 acl_holds_policy_for(const pg_uuid_t *policy, const char *action)
 {

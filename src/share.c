@@ -141,6 +141,14 @@ acl_share_reads(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(acl_share_reads_relation(PG_GETARG_OID(0)));
 }
 
+PG_FUNCTION_INFO_V1(acl_share_reads_once);
+
+Datum
+acl_share_reads_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_share_reads);
+}
+
 bool
 acl_share_reads_relation(Oid relid)
 {
@@ -158,6 +166,14 @@ acl_share_field(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(share_grants(PG_GETARG_OID(0), column));
 }
 
+PG_FUNCTION_INFO_V1(acl_share_field_once);
+
+Datum
+acl_share_field_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_share_field);
+}
+
 PG_FUNCTION_INFO_V1(acl_share_is_admin);
 
 Datum
@@ -168,6 +184,14 @@ acl_share_is_admin(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(access != NULL && access->admin);
 }
 
+PG_FUNCTION_INFO_V1(acl_share_is_admin_once);
+
+Datum
+acl_share_is_admin_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_share_is_admin);
+}
+
 PG_FUNCTION_INFO_V1(acl_share_has_policy);
 
 Datum
@@ -176,6 +200,14 @@ acl_share_has_policy(PG_FUNCTION_ARGS)
 	const AclAccess *access = acl_share_side_access(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
 	PG_RETURN_BOOL(access != NULL && acl_access_holds(access, PG_GETARG_UUID_P(1)));
+}
+
+PG_FUNCTION_INFO_V1(acl_share_has_policy_once);
+
+Datum
+acl_share_has_policy_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_share_has_policy);
 }
 
 PG_FUNCTION_INFO_V1(acl_current_share);
