@@ -134,7 +134,7 @@ extern void acl_walk_plan(Plan *plan, AclPlanVisitor visit, void *context);
 extern Bitmapset *acl_branch_initplan_ids(PlannedStmt *stmt);
 
 /* gates.c: the policies' gates, planned cheaply and read once per execution */
-extern void acl_gates_to_once_calls(Query *query);
+extern bool acl_gates_to_once_calls(Query *query);
 extern void acl_once_calls_to_initplans(PlannedStmt *stmt);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);

@@ -22,8 +22,9 @@
  *   the union of the permissions' fields against the columns written.
  *
  * Identity is never read while planning.  Every inserted expression gates
- * on (SELECT acl.has_policy(...)) or calls an acl function at run time, so a
- * plan serves every end user; the plan depends only on the permission rows,
+ * on (SELECT acl.has_policy(...)) (a once-read call after enforcement,
+ * gates.c) or calls an acl function at run time, so a plan serves every
+ * end user; the plan depends only on the permission rows,
  * and regenerating policies invalidates it.  Masks follow the row policies:
  * they apply exactly where PostgreSQL applies row-level security (not to
  * superusers, BYPASSRLS roles, or referential-integrity queries).
@@ -2069,6 +2070,7 @@ plan_enforced(Query *parse, const char *query_string, int cursorOptions, ParamLi
 	PlannerGlobal *glob = makeNode(PlannerGlobal);
 	PlannerInfo *root = makeNode(PlannerInfo);
 	PlannedStmt *result;
+	bool		gates_replaced = false;
 
 	/* Only what inline_set_returning_function records: its dependencies. */
 	root->glob = glob;
@@ -2077,13 +2079,14 @@ plan_enforced(Query *parse, const char *query_string, int cursorOptions, ParamLi
 	if (parse->commandType != CMD_UTILITY)
 	{
 		enforce_query(parse, root);
-		acl_gates_to_once_calls(parse);
+		gates_replaced = acl_gates_to_once_calls(parse);
 	}
 	if (prev_planner_hook)
 		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	acl_once_calls_to_initplans(result);
+	if (gates_replaced)
+		acl_once_calls_to_initplans(result);
 	acl_defer_branch_initplans(result);
 	result->invalItems = list_concat(result->invalItems, glob->invalItems);
 	result->dependsOnRole |= glob->dependsOnRole;

@@ -125,12 +125,15 @@ once_call(Node *node)
 }
 
 static void
-replace_gate(Node **slot)
+replace_gate(Node **slot, bool *replaced)
 {
 	Node	   *twin = *slot != NULL ? once_call(*slot) : NULL;
 
 	if (twin != NULL)
+	{
 		*slot = twin;
+		*replaced = true;
+	}
 }
 
 /*
@@ -142,6 +145,8 @@ replace_gate(Node **slot)
 static bool
 sublinks_to_calls(Node *node, void *context)
 {
+	bool	   *replaced = context;
+
 	if (node == NULL)
 		return false;
 	check_stack_depth();
@@ -154,26 +159,26 @@ sublinks_to_calls(Node *node, void *context)
 				ListCell   *lc;
 
 				foreach(lc, items)
-					replace_gate((Node **) &lfirst(lc));
+					replace_gate((Node **) &lfirst(lc), replaced);
 				break;
 			}
 		case T_FromExpr:
-			replace_gate(&((FromExpr *) node)->quals);
+			replace_gate(&((FromExpr *) node)->quals, replaced);
 			break;
 		case T_JoinExpr:
-			replace_gate(&((JoinExpr *) node)->quals);
+			replace_gate(&((JoinExpr *) node)->quals, replaced);
 			break;
 		case T_CaseWhen:
-			replace_gate((Node **) &((CaseWhen *) node)->expr);
+			replace_gate((Node **) &((CaseWhen *) node)->expr, replaced);
 			break;
 		case T_TargetEntry:
-			replace_gate((Node **) &((TargetEntry *) node)->expr);
+			replace_gate((Node **) &((TargetEntry *) node)->expr, replaced);
 			break;
 		case T_WithCheckOption:
-			replace_gate(&((WithCheckOption *) node)->qual);
+			replace_gate(&((WithCheckOption *) node)->qual, replaced);
 			break;
 		case T_Query:
-			replace_gate(&((Query *) node)->havingQual);
+			replace_gate(&((Query *) node)->havingQual, replaced);
 			return query_tree_walker((Query *) node, sublinks_to_calls, context, 0);
 		default:
 			break;
@@ -181,11 +186,16 @@ sublinks_to_calls(Node *node, void *context)
 	return expression_tree_walker(node, sublinks_to_calls, context);
 }
 
-void
+/* Whether any gate was replaced: if none was, the plan has no call to turn. */
+bool
 acl_gates_to_once_calls(Query *query)
 {
+	bool		replaced = false;
+
 	look_up_gates();
-	(void) sublinks_to_calls((Node *) query, NULL);
+	if (OidIsValid(once_oid[0]))	/* acl is installed here */
+		(void) sublinks_to_calls((Node *) query, &replaced);
+	return replaced;
 }
 
 /* ------------------------------------------------------------------------
@@ -324,7 +334,7 @@ acl_once_calls_to_initplans(PlannedStmt *stmt)
 	InitplanContext cxt = {stmt, NULL, 0, NIL, NIL};
 	int			nsubplans = list_length(stmt->subplans);
 
-	if (stmt->commandType == CMD_UTILITY || stmt->parallelModeNeeded || !oids_known)
+	if (stmt->commandType == CMD_UTILITY || stmt->parallelModeNeeded)
 		return;
 	acl_walk_plan(stmt->planTree, note_node_id, &cxt);
 	for (int i = 0; i < nsubplans; i++)
