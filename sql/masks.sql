@@ -297,6 +297,24 @@ SELECT g, (SELECT format('%s:%s', grp, coalesce(secret, '-')) FROM mask_branches
   FROM generate_series(1, 12) g ORDER BY g;
 SELECT g, m.secret FROM generate_series(1, 12) g
   JOIN LATERAL (SELECT secret FROM mask_branches WHERE id = g OFFSET 0) m ON true ORDER BY g;
+-- The scan checks the branch's one-time filter itself, and again at each
+-- rescan: a condition on the outer row alone (g even), and a row condition
+-- on an initplan of the outer row (ids up to 2g), for every reader, with a
+-- generic plan.
+RESET acl.user_id;
+SET plan_cache_mode = force_generic_plan;
+PREPARE mask_branch_rescans AS
+    SELECT string_agg(format('%s:%s/%s', g,
+                             (SELECT count(*) FROM mask_branches m WHERE g % 2 = 0),
+                             (SELECT string_agg(id || '=' || coalesce(secret, '-'), ',' ORDER BY id)
+                                FROM mask_branches m WHERE m.id <= (SELECT g * 2))), ' ' ORDER BY g)
+      FROM generate_series(1, 4) g;
+SELECT * FROM pg_temp.as_each_reader('EXECUTE mask_branch_rescans');
+DEALLOCATE mask_branch_rescans;
+RESET plan_cache_mode;
+-- The scan shows the gates it decides from, and a filter beyond them.
+EXPLAIN (COSTS OFF) SELECT (SELECT count(*) FROM mask_branches WHERE g > 1) FROM generate_series(1, 2) g;
+SET acl.user_id = 'b1000000-0000-4000-8000-000000000011';
 -- Two reads of the table in one UNION ALL each run their own branch.
 SELECT count(*) FROM (SELECT id FROM mask_branches UNION ALL SELECT id FROM mask_branches) s;
 -- A scrollable cursor reads backwards.

@@ -23,6 +23,12 @@
  * Once the plan is made, the initplans of each branch move into the scan,
  * which starts those of the branch it runs, when it starts the branch.
  *
+ * A branch is planned as a subquery scan over the Result that holds its
+ * one-time filter, over the plan that reads its rows: two layers that cost
+ * a call and a projection per row.  Once the plan is made, the scan takes
+ * the filter, checks it once when the branch starts (and at each rescan),
+ * and the reading plan projects what the two layers did.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,8 +41,12 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planmain.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
 
 #include "acl.h"
 
@@ -46,8 +56,13 @@ static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
 /*
  * custom_private of the path: list_make2(tokens, branch numbers); the plan
- * adds, per branch, the plan ids of its deferred initplans and their plans.
+ * adds, per branch, the plan ids of its deferred initplans, their plans, and
+ * the one-time filter this scan checks for the branch (NIL: the branch
+ * checks its own).
  */
+#define PRIVATE_PLANNED 2
+#define PRIVATE_DEFERRED 5
+
 typedef struct BranchScanState
 {
 	CustomScanState css;
@@ -55,6 +70,9 @@ typedef struct BranchScanState
 	bool		decided;
 	int32		branch;			/* the branch that runs; -1: none */
 	PlanState  *chosen;
+	ExprState  *filter;			/* the chosen branch's one-time filter */
+	bool		filter_checked;
+	bool		filter_passed;
 } BranchScanState;
 
 static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -66,6 +84,7 @@ static void end_branch_scan(CustomScanState *node);
 static void rescan_branch_scan(CustomScanState *node);
 static void start_deferred_initplans(CustomScanState *node, int index);
 static void explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es);
+static void explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es);
 
 static const CustomPathMethods branch_path_methods = {
 	.CustomName = BRANCH_SCAN_NAME,
@@ -301,7 +320,7 @@ start_deferred_initplans(CustomScanState *node, int index)
 	ListCell   *li;
 	ListCell   *lp;
 
-	if (list_length(cscan->custom_private) < 4)
+	if (list_length(cscan->custom_private) < PRIVATE_DEFERRED)
 		return;
 	ids = list_nth(lthird(cscan->custom_private), index);
 	plans = list_nth(lfourth(cscan->custom_private), index);
@@ -344,6 +363,9 @@ decide_branch(BranchScanState *state)
 		start_deferred_initplans(&state->css, foreach_current_index(lp));
 		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
 		state->css.custom_ps = list_make1(state->chosen);
+		if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+			state->filter = ExecInitQual(list_nth(llast(cscan->custom_private), foreach_current_index(lp)),
+										 &state->css.ss.ps);
 		MemoryContextSwitchTo(old);
 		state->branch = lfirst_int(lb);
 		break;
@@ -359,6 +381,14 @@ exec_branch_scan(CustomScanState *node)
 	if (!state->decided)
 		decide_branch(state);
 	if (state->chosen == NULL)
+		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
+	if (!state->filter_checked)
+	{
+		/* After the branch starts: the filter may read its initplans. */
+		state->filter_passed = ExecQual(state->filter, node->ss.ps.ps_ExprContext);
+		state->filter_checked = true;
+	}
+	if (!state->filter_passed)
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
 	slot = ExecProcNode(state->chosen);
 	if (TupIsNull(slot))
@@ -395,9 +425,14 @@ rescan_branch_scan(CustomScanState *node)
 		return;
 	if (node->ss.ps.chgParam != NULL)
 		UpdateChangedParamSet(state->chosen, node->ss.ps.chgParam);
-	/* With changed parameters, the branch rescans at its next call. */
-	if (state->chosen->chgParam == NULL)
-		ExecReScan(state->chosen);
+
+	/*
+	 * Now, not lazily at the next call: the rescan marks the initplans whose
+	 * parameters changed, and the filter, checked before that call, may read
+	 * them.
+	 */
+	ExecReScan(state->chosen);
+	state->filter_checked = false;
 }
 
 static void
@@ -413,6 +448,67 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 			ExplainPropertyInteger("Branch Run", NULL, state->branch, es);
 		else
 			ExplainPropertyText("Branch Run", state->decided ? "none" : "never executed", es);
+	}
+	if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+		explain_branch_filters(cscan, ancestors, es);
+}
+
+/* Whether qual is the branch decision _branch_open_gates(k, tokens). */
+static bool
+is_branch_decision(Node *qual, Const *tokens)
+{
+	FuncExpr   *call = (FuncExpr *) qual;
+	Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
+
+	return IsA(call, FuncExpr) && list_length(call->args) == 2 &&
+		IsA(linitial(call->args), Const) && equal(lsecond(call->args), tokens) &&
+		call->funcid == acl_function("_branch_open_gates", 2, argtypes);
+}
+
+/*
+ * The filters this scan checks for its branches, which EXPLAIN would
+ * otherwise show nowhere: the gate tokens once, as they are the same for
+ * every branch, and what else the filters hold (conditions of the query
+ * that do not depend on the row): once when every branch has the same,
+ * else by branch.
+ */
+static void
+explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es)
+{
+	Const	   *tokens = linitial_node(Const, cscan->custom_private);
+	List	   *rests = NIL;
+	bool		same = true;
+	Oid			output;
+	bool		varlena;
+	List	   *context;
+	ListCell   *lf;
+	ListCell   *lb;
+
+	getTypeOutputInfo(tokens->consttype, &output, &varlena);
+	ExplainPropertyText("Gates", OidOutputFunctionCall(output, tokens->constvalue), es);
+	foreach(lf, llast(cscan->custom_private))
+	{
+		List	   *rest = NIL;
+		ListCell   *lc;
+
+		foreach(lc, lfirst(lf))
+		{
+			if (!is_branch_decision(lfirst(lc), tokens))
+				rest = lappend(rest, lfirst(lc));
+		}
+		same &= rests == NIL || equal(rest, linitial(rests));
+		rests = lappend(rests, rest);
+	}
+	context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+	forboth(lf, rests, lb, lsecond(cscan->custom_private))
+	{
+		if (lfirst(lf) == NIL)
+			continue;
+		ExplainPropertyText(same ? "Branch Filter" : psprintf("Branch %d Filter", lfirst_int(lb)),
+							deparse_expression((Node *) make_ands_explicit(lfirst(lf)), context,
+											   es->verbose, false), es);
+		if (same)
+			break;
 	}
 }
 
@@ -505,6 +601,139 @@ take_initplans(Plan *plan, void *context)
 	return false;
 }
 
+/*
+ * Replaces, in expr, each Var of varno with the expression of the matching
+ * entry of tlist.  An entry whose expression is not a plain value may be
+ * used once: twice would evaluate it twice per row.
+ */
+typedef struct ComposeContext
+{
+	int			varno;
+	List	   *tlist;
+	int		   *uses;			/* per tlist entry */
+	bool		failed;
+} ComposeContext;
+
+static Node *
+compose_mutator(Node *node, ComposeContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		Expr	   *expr;
+
+		if (var->varno != cxt->varno || var->varlevelsup != 0 ||
+			var->varattno < 1 || var->varattno > list_length(cxt->tlist))
+		{
+			cxt->failed = true;
+			return node;
+		}
+		expr = list_nth_node(TargetEntry, cxt->tlist, var->varattno - 1)->expr;
+		if (++cxt->uses[var->varattno - 1] > 1 &&
+			!IsA(expr, Var) && !IsA(expr, Const) && !IsA(expr, Param))
+			cxt->failed = true;
+		return copyObject((Node *) expr);
+	}
+	return expression_tree_mutator(node, compose_mutator, (void *) cxt);
+}
+
+static bool
+compose_tlist(List *outer, int varno, List *inner, List **composed)
+{
+	ComposeContext cxt = {varno, inner, palloc0(sizeof(int) * (list_length(inner) + 1)), false};
+	ListCell   *lc;
+
+	*composed = NIL;
+	foreach(lc, outer)
+	{
+		TargetEntry *entry = flatCopyTargetEntry(lfirst_node(TargetEntry, lc));
+
+		entry->expr = (Expr *) compose_mutator((Node *) entry->expr, &cxt);
+		*composed = lappend(*composed, entry);
+	}
+	return !cxt.failed;
+}
+
+/*
+ * Moves the initplans of a layer that goes (one of the two above the reader)
+ * to the reader.  Their parameters are set within the reader now; allParam
+ * decides what a rescan passes down.
+ */
+static void
+take_layer_initplans(Plan *reader, Plan *layer)
+{
+	ListCell   *lc;
+
+	reader->initPlan = list_concat(list_copy(layer->initPlan), reader->initPlan);
+	reader->extParam = bms_union(reader->extParam, layer->extParam);
+	foreach(lc, reader->initPlan)
+	{
+		ListCell   *lp;
+
+		foreach(lp, lfirst_node(SubPlan, lc)->setParam)
+			reader->extParam = bms_del_member(reader->extParam, lfirst_int(lp));
+	}
+	reader->allParam = bms_union(reader->allParam, layer->allParam);
+}
+
+/*
+ * A branch is planned as a subquery scan over a Result that holds the
+ * branch's one-time filter, over the plan that reads its rows; the two
+ * layers cost a call and a projection per row.  Under this scan, which
+ * checks the filter once itself, the reading plan can return the rows
+ * directly, projecting what the two layers did, with their initplans.
+ * Returns the plan to run in place of branch, appending to *filter what
+ * the scan must check; branch itself where its shape is not that one.
+ */
+static Plan *
+collapse_layers(Plan *branch, List **filter)
+{
+	SubqueryScan *subquery = NULL;
+	Result	   *result;
+	Plan	   *reader;
+	List	   *tlist;
+
+	if (IsA(branch, SubqueryScan))
+	{
+		subquery = (SubqueryScan *) branch;
+		if (subquery->scan.plan.qual != NIL || !IsA(subquery->subplan, Result))
+			return branch;
+		result = (Result *) subquery->subplan;
+	}
+	else if (IsA(branch, Result))
+		result = (Result *) branch;
+	else
+		return branch;
+	reader = result->plan.lefttree;
+	if (result->plan.qual != NIL || result->resconstantqual == NULL || reader == NULL ||
+		!is_projection_capable_plan(reader) || contain_volatile_functions((Node *) result->plan.targetlist))
+		return branch;
+	if (!compose_tlist(result->plan.targetlist, OUTER_VAR, reader->targetlist, &tlist) ||
+		(subquery != NULL &&
+		 !compose_tlist(subquery->scan.plan.targetlist, subquery->scan.scanrelid, tlist, &tlist)))
+		return branch;
+	reader->targetlist = tlist;
+	take_layer_initplans(reader, &result->plan);
+	if (subquery != NULL)
+		take_layer_initplans(reader, &subquery->scan.plan);
+	*filter = list_concat(*filter, (List *) result->resconstantqual);
+	return reader;
+}
+
+/* A condition of the query may add a gating Result above the branch's. */
+static Plan *
+collapse_branch(Plan *branch, List **filter)
+{
+	Plan	   *reader;
+
+	*filter = NIL;
+	while ((reader = collapse_layers(branch, filter)) != branch)
+		branch = reader;
+	return branch;
+}
+
 static bool
 defer_in_branch_scans(Plan *plan, void *context)
 {
@@ -512,13 +741,21 @@ defer_in_branch_scans(Plan *plan, void *context)
 	DeferContext *cxt = context;
 	List	   *ids = NIL;
 	List	   *plans = NIL;
+	List	   *filters = NIL;
 	ListCell   *lc;
 
 	if (!IsA(plan, CustomScan) || cscan->methods != &branch_scan_methods ||
-		list_length(cscan->custom_private) != 2)
+		list_length(cscan->custom_private) != PRIVATE_PLANNED)
 		return false;
 	foreach(lc, cscan->custom_plans)
 	{
+		List	   *filter;
+
+		if (!cxt->only_note)
+		{
+			lfirst(lc) = collapse_branch(lfirst(lc), &filter);
+			filters = lappend(filters, filter);
+		}
 		cxt->ids = NIL;
 		cxt->plans = NIL;
 		acl_walk_plan(lfirst(lc), take_initplans, cxt);
@@ -526,7 +763,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 		plans = lappend(plans, cxt->plans);
 	}
 	if (!cxt->only_note)
-		cscan->custom_private = lappend(lappend(cscan->custom_private, ids), plans);
+		cscan->custom_private = lappend(lappend(lappend(cscan->custom_private, ids), plans), filters);
 	return false;
 }
 
