@@ -162,6 +162,8 @@ typedef struct AclPrincipal
 } AclPrincipal;
 
 extern AclPrincipal acl_current_principal(void);
+extern bool acl_principal_holds(bool share_session, const AclAccess *access,
+								const pg_uuid_t *policy, const char *action);
 extern const AclAccess *acl_current_access(void);
 extern bool acl_holds_policy_for(const pg_uuid_t *policy, const char *action);
 extern Datum acl_evaluate_once(FunctionCallInfo fcinfo, PGFunction gate);

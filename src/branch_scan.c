@@ -14,9 +14,8 @@
  * runs, from the same tokens, and starts that one alone.  So one plan still
  * serves every end user, and a scan that is never run reads no identity.
  *
- * The branch keeps its own one-time filter, so the two decisions would
- * have to agree for a row to be returned: a disagreement could only hide
- * rows.  Anything this scan does not recognise keeps the Append.
+ * Anything this scan does not recognise keeps the Append, and with it each
+ * branch's own filter.
  *
  * The executor starts every initplan of a statement when the statement
  * starts, and the branches' gates and identity lookups are most of them.
@@ -27,7 +26,9 @@
  * one-time filter, over the plan that reads its rows: two layers that cost
  * a call and a projection per row.  Once the plan is made, the scan takes
  * the filter, checks it once when the branch starts (and at each rescan),
- * and the reading plan projects what the two layers did.
+ * and the reading plan projects what the two layers did.  The decision in
+ * that filter is the one the scan has just made from the same tokens, so
+ * it is not made twice: each makes one identity lookup per gate.
  *
  *-------------------------------------------------------------------------
  */
@@ -453,24 +454,30 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 		explain_branch_filters(cscan, ancestors, es);
 }
 
-/* Whether qual is the branch decision _branch_open_gates(k, tokens). */
+/*
+ * Whether qual is _branch_open_gates(branch, tokens): the decision this
+ * scan makes itself before it runs the branch.
+ */
 static bool
-is_branch_decision(Node *qual, Const *tokens)
+is_branch_decision(Node *qual, Const *tokens, int32 branch)
 {
 	FuncExpr   *call = (FuncExpr *) qual;
+	Const	   *k;
 	Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
 
-	return IsA(call, FuncExpr) && list_length(call->args) == 2 &&
-		IsA(linitial(call->args), Const) && equal(lsecond(call->args), tokens) &&
+	if (!IsA(call, FuncExpr) || list_length(call->args) != 2 || !IsA(linitial(call->args), Const))
+		return false;
+	k = linitial_node(Const, call->args);
+	return !k->constisnull && DatumGetInt32(k->constvalue) == branch &&
+		equal(lsecond(call->args), tokens) &&
 		call->funcid == acl_function("_branch_open_gates", 2, argtypes);
 }
 
 /*
  * The filters this scan checks for its branches, which EXPLAIN would
- * otherwise show nowhere: the gate tokens once, as they are the same for
- * every branch, and what else the filters hold (conditions of the query
- * that do not depend on the row): once when every branch has the same,
- * else by branch.
+ * otherwise show nowhere: the gate tokens it decides from, and what else
+ * the filters hold (conditions of the query that do not depend on the
+ * row): once when every branch has the same, else by branch.
  */
 static void
 explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es)
@@ -488,16 +495,8 @@ explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es)
 	ExplainPropertyText("Gates", OidOutputFunctionCall(output, tokens->constvalue), es);
 	foreach(lf, llast(cscan->custom_private))
 	{
-		List	   *rest = NIL;
-		ListCell   *lc;
-
-		foreach(lc, lfirst(lf))
-		{
-			if (!is_branch_decision(lfirst(lc), tokens))
-				rest = lappend(rest, lfirst(lc));
-		}
-		same &= rests == NIL || equal(rest, linitial(rests));
-		rests = lappend(rests, rest);
+		same &= rests == NIL || equal(lfirst(lf), linitial(rests));
+		rests = lappend(rests, lfirst(lf));
 	}
 	context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 	forboth(lf, rests, lb, lsecond(cscan->custom_private))
@@ -722,15 +721,30 @@ collapse_layers(Plan *branch, List **filter)
 	return reader;
 }
 
-/* A condition of the query may add a gating Result above the branch's. */
+/*
+ * The layers may sit below a Limit or Sort, which pass rows on as they
+ * are; and a condition of the query may add a gating Result above the
+ * branch's.  The scan's own decision, which chose the branch, is not
+ * checked twice.
+ */
 static Plan *
-collapse_branch(Plan *branch, List **filter)
+collapse_branch(Plan *branch, Const *tokens, int32 number, List **filter)
 {
+	Plan	  **at = &branch;
 	Plan	   *reader;
+	List	   *checked = NIL;
+	ListCell   *lc;
 
+	while (IsA(*at, Limit) || IsA(*at, Sort) || IsA(*at, IncrementalSort))
+		at = &(*at)->lefttree;
+	while ((reader = collapse_layers(*at, &checked)) != *at)
+		*at = reader;
 	*filter = NIL;
-	while ((reader = collapse_layers(branch, filter)) != branch)
-		branch = reader;
+	foreach(lc, checked)
+	{
+		if (!is_branch_decision(lfirst(lc), tokens, number))
+			*filter = lappend(*filter, lfirst(lc));
+	}
 	return branch;
 }
 
@@ -753,7 +767,10 @@ defer_in_branch_scans(Plan *plan, void *context)
 
 		if (!cxt->only_note)
 		{
-			lfirst(lc) = collapse_branch(lfirst(lc), &filter);
+			lfirst(lc) = collapse_branch(lfirst(lc), linitial_node(Const, cscan->custom_private),
+										 list_nth_int(lsecond(cscan->custom_private),
+													  foreach_current_index(lc)),
+										 &filter);
 			filters = lappend(filters, filter);
 		}
 		cxt->ids = NIL;

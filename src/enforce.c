@@ -2348,20 +2348,51 @@ acl_branch_runs(int32 branch, const bool *open, int n)
 	return nopen == 1 && branch >= 1 && branch <= n && open[branch - 1];
 }
 
-/* A gate token of gate_token(), evaluated for the current end user. */
+/*
+ * The current end user, resolved at most once for the gates of one
+ * decision: resolving parses the settings and looks the user up, and one
+ * decision reads up to ACL_MAX_BRANCHES gates.
+ */
+typedef struct GateReader
+{
+	bool		resolved;
+	bool		share_session;
+	const AclAccess *access;
+} GateReader;
+
+static const AclAccess *
+gate_reader_access(GateReader *reader)
+{
+	if (!reader->resolved)
+	{
+		reader->share_session = acl_current_principal().share != NULL;
+		reader->access = acl_current_access();
+		reader->resolved = true;
+	}
+	return reader->access;
+}
+
+/*
+ * A gate token of gate_token(), evaluated for the current end user as
+ * acl.is_admin() and acl.has_policy() would.
+ */
 static bool
-gate_token_open(const char *token)
+gate_token_open(const char *token, GateReader *reader)
 {
 	char		uuid[37];
 	char		action[16];
 	char		extra;
 	unsigned int relid;
+	pg_uuid_t	policy;
 
 	if (strcmp(token, "admin") == 0)
-		return acl_current_access()->admin;
-	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 && strlen(uuid) == 36)
-		return acl_holds_policy_for(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(uuid))),
-									action);
+		return gate_reader_access(reader)->admin;
+	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 && acl_parse_uuid(uuid, &policy))
+	{
+		const AclAccess *access = gate_reader_access(reader);
+
+		return acl_principal_holds(reader->share_session, access, &policy, action);
+	}
 	if (sscanf(token, "share %u %c", &relid, &extra) == 1)
 		return acl_share_reads_relation((Oid) relid);
 	ereport(ERROR,
@@ -2383,6 +2414,7 @@ acl_open_gates(ArrayType *gates, Oid elemtype, int *n)
 	Datum	   *values;
 	bool	   *nulls;
 	bool	   *open;
+	GateReader	reader = {false, false, NULL};
 
 	if (ARR_ELEMTYPE(gates) != elemtype)
 		ereport(ERROR,
@@ -2395,7 +2427,7 @@ acl_open_gates(ArrayType *gates, Oid elemtype, int *n)
 	open = palloc(sizeof(bool) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 		open[i] = !nulls[i] && (elemtype == BOOLOID ? DatumGetBool(values[i])
-								: gate_token_open(TextDatumGetCString(values[i])));
+								: gate_token_open(TextDatumGetCString(values[i]), &reader));
 	return open;
 }
 

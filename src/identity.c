@@ -291,7 +291,19 @@ acl_has_policy_for_once(PG_FUNCTION_ARGS)
 bool
 acl_holds_policy_for(const pg_uuid_t *policy, const char *action)
 {
-	if (strcmp(action, "read") == 0 && acl_current_principal().share != NULL)
+	return acl_principal_holds(acl_current_principal().share != NULL, acl_current_access(),
+							   policy, action);
+}
+
+/*
+ * For callers that resolve the principal once for many policies: a share
+ * session reads through its share only, never through a policy.
+ */
+bool
+acl_principal_holds(bool share_session, const AclAccess *access, const pg_uuid_t *policy,
+					const char *action)
+{
+	if (strcmp(action, "read") == 0 && share_session)
 		return false;
-	return acl_access_holds(acl_current_access(), policy);
+	return acl_access_holds(access, policy);
 }
