@@ -1035,7 +1035,8 @@ assume_gates_mutator(Node *node, AssumedGates *known)
 		if (!known->nested)
 			return node;
 		nested.share_field = InvalidOid;
-		return (Node *) query_tree_mutator((Query *) node, assume_gates_mutator, &nested, 0);
+		/* Shared with the expression assumed from: the planner scribbles on its copy. */
+		return (Node *) query_tree_mutator(copyObject((Query *) node), assume_gates_mutator, &nested, 0);
 	}
 	if (list_member(known->true_gates, node))
 		return (Node *) makeBoolConst(true, false);
@@ -1068,17 +1069,25 @@ assumed_gates(const BranchSet *set, const ArmGroup *open)
 }
 
 /*
- * expr in the branch of known's group.  The sublinks are visited only once
- * the arms of closed groups, and the sublinks in them, have been folded away.
+ * expr in the branch of known's group, in two steps: the gates outside
+ * sublinks, and what folds away with them; then the gates in the sublinks
+ * that remain, whose queries are copied then.  The first step shares the
+ * queries with expr (neither step changes its input), so a sublink that
+ * folds away is never copied.
  */
 static Expr *
-assume(Expr *expr, AssumedGates *known)
+assume_outside_sublinks(Expr *expr, AssumedGates *known)
 {
-	Node	   *e = assume_gates_mutator((Node *) copyObject(expr), known);
+	return (Expr *) eval_const_expressions(NULL, assume_gates_mutator((Node *) expr, known));
+}
 
-	e = eval_const_expressions(NULL, e);
+static Expr *
+assume_in_sublinks(Expr *expr, AssumedGates *known)
+{
+	Node	   *e;
+
 	known->nested = true;
-	e = assume_gates_mutator(e, known);
+	e = assume_gates_mutator((Node *) expr, known);
 	known->nested = false;
 	return (Expr *) e;
 }
@@ -1092,29 +1101,29 @@ disjuncts(Expr *expr)
 /*
  * A mask in the branch of one group: a column its rules always grant is
  * plain, one they never grant is NULL, and only a partial grant keeps a
- * CASE.  `rule` is the branch's own row filter: a mask condition that
- * contains every disjunct of it holds for each row the branch returns.
+ * CASE.  `rule` is the branch's own row filter, as assumed outside
+ * sublinks: a mask condition that contains every disjunct of it holds for
+ * each row the branch returns.  Compared before the sublinks are visited,
+ * a condition that goes costs no copy of its sublinks.
  */
 static Expr *
 assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
 {
-	Expr	   *e = assume(value, known);
-	CaseExpr   *c;
+	Expr	   *e = assume_outside_sublinks(value, known);
 	CaseWhen   *w;
 	List	   *condition;
 	ListCell   *lc;
 
 	if (!IsA(e, CaseExpr) || list_length(((CaseExpr *) e)->args) != 1 || rule == NULL)
-		return e;
-	c = (CaseExpr *) e;
-	w = linitial_node(CaseWhen, c->args);
+		return assume_in_sublinks(e, known);
+	w = linitial_node(CaseWhen, ((CaseExpr *) e)->args);
 	condition = disjuncts(w->expr);
 	foreach(lc, disjuncts(rule))
 	{
 		if (!list_member(condition, lfirst(lc)))
-			return e;
+			return assume_in_sublinks(e, known);
 	}
-	return w->result;
+	return assume_in_sublinks(w->result, known);
 }
 
 /*
@@ -1162,8 +1171,8 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 		rule = group_rule(open);
 		if (rule != NULL)
 		{
-			rule = assume(rule, &known);
-			table->securityQuals = lappend(table->securityQuals, rule);
+			rule = assume_outside_sublinks(rule, &known);
+			table->securityQuals = lappend(table->securityQuals, assume_in_sublinks(rule, &known));
 		}
 		foreach(lc, leaf_tlist)
 		{
