@@ -28,7 +28,9 @@
  * the filter, checks it once when the branch starts (and at each rescan),
  * and the reading plan projects what the two layers did.  The decision in
  * that filter is the one the scan has just made from the same tokens, so
- * it is not made twice: each makes one identity lookup per gate.
+ * it is not made twice.  Like every gate and identity lookup of a plan,
+ * the decision is made once per execution, rescans included: a statement
+ * that changes acl.user_id as it runs keeps the identity it started with.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +45,6 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/optimizer.h"
-#include "optimizer/planmain.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
@@ -296,6 +297,10 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 		{
 			start_deferred_initplans(node, foreach_current_index(lc));
 			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+			/* So that EXPLAIN shows the subplans a filter holds. */
+			if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+				(void) ExecInitQual(list_nth(llast(cscan->custom_private), foreach_current_index(lc)),
+									&node->ss.ps);
 		}
 		state->decided = true;
 	}
@@ -386,6 +391,7 @@ exec_branch_scan(CustomScanState *node)
 	if (!state->filter_checked)
 	{
 		/* After the branch starts: the filter may read its initplans. */
+		ResetExprContext(node->ss.ps.ps_ExprContext);
 		state->filter_passed = ExecQual(state->filter, node->ss.ps.ps_ExprContext);
 		state->filter_checked = true;
 	}
@@ -656,25 +662,36 @@ compose_tlist(List *outer, int varno, List *inner, List **composed)
 }
 
 /*
- * Moves the initplans of a layer that goes (one of the two above the reader)
- * to the reader.  Their parameters are set within the reader now; allParam
- * decides what a rescan passes down.
+ * Whether plan can return a branch's rows projected for it: a scan or a
+ * join, whose quals read its input, not its output (a WindowAgg's run
+ * condition reads its output, for one).
  */
-static void
-take_layer_initplans(Plan *reader, Plan *layer)
+static bool
+reads_rows(Plan *plan)
 {
-	ListCell   *lc;
-
-	reader->initPlan = list_concat(list_copy(layer->initPlan), reader->initPlan);
-	reader->extParam = bms_union(reader->extParam, layer->extParam);
-	foreach(lc, reader->initPlan)
+	switch (nodeTag(plan))
 	{
-		ListCell   *lp;
-
-		foreach(lp, lfirst_node(SubPlan, lc)->setParam)
-			reader->extParam = bms_del_member(reader->extParam, lfirst_int(lp));
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_FunctionScan:
+		case T_TableFuncScan:
+		case T_ValuesScan:
+		case T_CteScan:
+		case T_NamedTuplestoreScan:
+		case T_WorkTableScan:
+		case T_SubqueryScan:
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+			return true;
+		default:
+			return false;
 	}
-	reader->allParam = bms_union(reader->allParam, layer->allParam);
 }
 
 /*
@@ -682,12 +699,13 @@ take_layer_initplans(Plan *reader, Plan *layer)
  * branch's one-time filter, over the plan that reads its rows; the two
  * layers cost a call and a projection per row.  Under this scan, which
  * checks the filter once itself, the reading plan can return the rows
- * directly, projecting what the two layers did, with their initplans.
- * Returns the plan to run in place of branch, appending to *filter what
- * the scan must check; branch itself where its shape is not that one.
+ * directly, projecting what the two layers did.  Returns the plan to run
+ * in place of branch, appending to *filter what the scan must check and to
+ * *layers the layers that went; branch itself where its shape is not that
+ * one.
  */
 static Plan *
-collapse_layers(Plan *branch, List **filter)
+collapse_layers(Plan *branch, List **filter, List **layers)
 {
 	SubqueryScan *subquery = NULL;
 	Result	   *result;
@@ -707,18 +725,65 @@ collapse_layers(Plan *branch, List **filter)
 		return branch;
 	reader = result->plan.lefttree;
 	if (result->plan.qual != NIL || result->resconstantqual == NULL || reader == NULL ||
-		!is_projection_capable_plan(reader) || contain_volatile_functions((Node *) result->plan.targetlist))
+		!reads_rows(reader) || contain_volatile_functions((Node *) result->plan.targetlist))
 		return branch;
 	if (!compose_tlist(result->plan.targetlist, OUTER_VAR, reader->targetlist, &tlist) ||
 		(subquery != NULL &&
 		 !compose_tlist(subquery->scan.plan.targetlist, subquery->scan.scanrelid, tlist, &tlist)))
 		return branch;
 	reader->targetlist = tlist;
-	take_layer_initplans(reader, &result->plan);
 	if (subquery != NULL)
-		take_layer_initplans(reader, &subquery->scan.plan);
+		*layers = lappend(*layers, subquery);
+	*layers = lappend(*layers, result);
 	*filter = list_concat(*filter, (List *) result->resconstantqual);
 	return reader;
+}
+
+/*
+ * The initplans of the layers that went move to the top of the branch, so
+ * that a rescan of the branch marks them before the scan checks the filter
+ * (a Limit or Sort rescans what is below it only when next asked for a
+ * row).  Their parameters are set at the top now and outside every node
+ * below it, down to the reader, which may read them; allParam decides what
+ * a rescan passes down.
+ */
+static void
+move_layer_initplans(Plan *top, Plan *reader, List *layers)
+{
+	List	   *initplans = NIL;
+	Bitmapset  *set = NULL;
+	Bitmapset  *ext = NULL;
+	Bitmapset  *all = NULL;
+	ListCell   *lc;
+
+	foreach(lc, layers)
+	{
+		Plan	   *layer = lfirst(lc);
+		ListCell   *li;
+
+		initplans = list_concat(initplans, layer->initPlan);
+		ext = bms_add_members(ext, layer->extParam);
+		all = bms_add_members(all, layer->allParam);
+		foreach(li, layer->initPlan)
+		{
+			ListCell   *lp;
+
+			foreach(lp, lfirst_node(SubPlan, li)->setParam)
+				set = bms_add_member(set, lfirst_int(lp));
+		}
+	}
+	top->initPlan = list_concat(initplans, top->initPlan);
+	for (Plan *node = top;; node = node->lefttree)
+	{
+		node->allParam = bms_add_members(bms_add_members(node->allParam, all), set);
+		node->extParam = bms_add_members(node->extParam, ext);
+		if (node == top)
+			node->extParam = bms_del_members(node->extParam, set);
+		else
+			node->extParam = bms_add_members(node->extParam, set);
+		if (node == reader)
+			break;
+	}
 }
 
 /*
@@ -733,12 +798,15 @@ collapse_branch(Plan *branch, Const *tokens, int32 number, List **filter)
 	Plan	  **at = &branch;
 	Plan	   *reader;
 	List	   *checked = NIL;
+	List	   *layers = NIL;
 	ListCell   *lc;
 
 	while (IsA(*at, Limit) || IsA(*at, Sort) || IsA(*at, IncrementalSort))
 		at = &(*at)->lefttree;
-	while ((reader = collapse_layers(*at, &checked)) != *at)
+	while ((reader = collapse_layers(*at, &checked, &layers)) != *at)
 		*at = reader;
+	if (layers != NIL)
+		move_layer_initplans(branch, *at, layers);
 	*filter = NIL;
 	foreach(lc, checked)
 	{

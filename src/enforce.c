@@ -2358,9 +2358,10 @@ acl_branch_runs(int32 branch, const bool *open, int n)
 }
 
 /*
- * The current end user, resolved at most once for the gates of one
- * decision: resolving parses the settings and looks the user up, and one
- * decision reads up to ACL_MAX_BRANCHES gates.
+ * The current end user, resolved once for the gates of one decision:
+ * resolving parses the settings and looks the user up, and one decision
+ * reads up to ACL_MAX_BRANCHES gates.  The access points into the access
+ * cache, valid until the next lookup of another user.
  */
 typedef struct GateReader
 {
@@ -2403,7 +2404,11 @@ gate_token_open(const char *token, GateReader *reader)
 		return acl_principal_holds(reader->share_session, access, &policy, action);
 	}
 	if (sscanf(token, "share %u %c", &relid, &extra) == 1)
+	{
+		/* It may look up other users: the access kept may be freed. */
+		reader->resolved = false;
 		return acl_share_reads_relation((Oid) relid);
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid gate \"%s\"", token),
