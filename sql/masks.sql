@@ -479,6 +479,13 @@ SELECT count(*) FILTER (WHERE line ~ 'SubPlan') AS correlated,
        count(*) FILTER (WHERE line ~ 'Output: acl\._(has_policy|is_admin)_once\(') AS gate_initplans,
        count(*) FILTER (WHERE line ~ 'acl\.(has_policy|is_admin)\(') AS gate_sublinks
   FROM pg_temp.verbose_plan('SELECT l.id, (SELECT count(*) FROM mask_linked k WHERE k.id = l.item) FROM mask_links l') line;
+-- Under the branch scan no branch keeps its gating Result, also below the
+-- Limit of an ordered, limited read; the subquery scan above that Limit,
+-- which projects the two columns read, stays (a Limit cannot project).
+SELECT count(*) FILTER (WHERE line ~ 'One-Time Filter|Branch Filter') AS gating,
+       count(*) FILTER (WHERE line ~ 'Subquery Scan') AS projecting,
+       count(*) FILTER (WHERE line ~ 'Branches') AS scans, count(*) FILTER (WHERE line ~ '->  Limit') AS limits
+  FROM pg_temp.verbose_plan('SELECT id, secret FROM mask_branches ORDER BY id DESC LIMIT 2') line;
 RESET ROLE;
 
 -- The branch decision itself: branch k runs when gate k is the only open

@@ -744,12 +744,13 @@ collapse_layers(Plan *branch, List **filter, List **layers)
  * that a rescan of the branch marks them before the scan checks the filter
  * (a Limit or Sort rescans what is below it only when next asked for a
  * row).  Their parameters are set at the top now and outside every node
- * below it, down to the reader, which may read them; allParam decides what
- * a rescan passes down.
+ * below it on the way down to the readers, which may read them; allParam
+ * decides what a rescan passes down.
  */
 static void
-move_layer_initplans(Plan *top, Plan *reader, List *layers)
+move_layer_initplans(List *spine, List *layers)
 {
+	Plan	   *top = linitial(spine);
 	List	   *initplans = NIL;
 	Bitmapset  *set = NULL;
 	Bitmapset  *ext = NULL;
@@ -773,40 +774,74 @@ move_layer_initplans(Plan *top, Plan *reader, List *layers)
 		}
 	}
 	top->initPlan = list_concat(initplans, top->initPlan);
-	for (Plan *node = top;; node = node->lefttree)
+	foreach(lc, spine)
 	{
+		Plan	   *node = lfirst(lc);
+
 		node->allParam = bms_add_members(bms_add_members(node->allParam, all), set);
 		node->extParam = bms_add_members(node->extParam, ext);
 		if (node == top)
 			node->extParam = bms_del_members(node->extParam, set);
 		else
 			node->extParam = bms_add_members(node->extParam, set);
-		if (node == reader)
-			break;
 	}
 }
 
 /*
- * The layers may sit below a Limit or Sort, which pass rows on as they
- * are; and a condition of the query may add a gating Result above the
- * branch's.  The scan's own decision, which chose the branch, is not
- * checked twice.
+ * Where plan passes on the rows of the plan below it, all or the first
+ * ones, maybe sorted or projected, the link to that plan: the layers may
+ * sit below it.  NULL elsewhere.
+ */
+static Plan **
+rows_come_from(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_Result:
+			if (((Result *) plan)->resconstantqual != NULL || plan->qual != NIL || plan->lefttree == NULL)
+				return NULL;
+			return &plan->lefttree;
+		case T_SubqueryScan:
+			return &((SubqueryScan *) plan)->subplan;
+		case T_Limit:
+		case T_Sort:
+		case T_IncrementalSort:
+			return &plan->lefttree;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * The layers may sit below a Limit or Sort, a Result that projects after
+ * them (a branch's masks, computed for the rows a Limit keeps) or a subquery
+ * scan that projects the branch's columns; and a condition of the query
+ * may add a gating Result above the branch's.  The scan's own decision,
+ * which chose the branch, is not checked twice.
  */
 static Plan *
 collapse_branch(Plan *branch, Const *tokens, int32 number, List **filter)
 {
 	Plan	  **at = &branch;
-	Plan	   *reader;
+	List	   *spine = NIL;
 	List	   *checked = NIL;
 	List	   *layers = NIL;
 	ListCell   *lc;
 
-	while (IsA(*at, Limit) || IsA(*at, Sort) || IsA(*at, IncrementalSort))
-		at = &(*at)->lefttree;
-	while ((reader = collapse_layers(*at, &checked, &layers)) != *at)
-		*at = reader;
+	while (at != NULL)
+	{
+		Plan	   *reader = collapse_layers(*at, &checked, &layers);
+
+		if (reader != *at)
+		{
+			*at = reader;
+			continue;
+		}
+		spine = lappend(spine, *at);
+		at = rows_come_from(*at);
+	}
 	if (layers != NIL)
-		move_layer_initplans(branch, *at, layers);
+		move_layer_initplans(spine, layers);
 	*filter = NIL;
 	foreach(lc, checked)
 	{
