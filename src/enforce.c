@@ -2397,7 +2397,8 @@ gate_token_open(const char *token, GateReader *reader)
 
 	if (strcmp(token, "admin") == 0)
 		return gate_reader_access(reader)->admin;
-	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 && acl_parse_uuid(uuid, &policy))
+	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 &&
+		acl_parse_uuid(uuid, &policy))
 	{
 		const AclAccess *access = gate_reader_access(reader);
 
