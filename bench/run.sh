@@ -146,7 +146,9 @@ w7() {
                             'connections', $CLIENTS * ($PGB_ROUNDS + 1))
                           FROM pg_stat_statements
                          WHERE query ~* '^SELECT \\* FROM public.glucose_readings ORDER BY measured_at DESC'") || return 1
-    w7_replanning "$stats"
+    w7_replanning "$stats" || return 1
+    # The same pair against a baseline that also sends the identity statement.
+    pgbench_pair W7.roundtrip bench_app w7_acl.sql postgres w7_base_roundtrip.sql
 }
 
 w8() {
