@@ -108,6 +108,34 @@ static const CustomExecMethods branch_exec_methods = {
 };
 
 /*
+ * acl._branch_open_gates(int, text[]), looked up once per catalog
+ * generation (a new one follows the extension's schema being dropped): the
+ * planner asks for it for every branch of every managed read.
+ */
+static Oid
+branch_decision_function(void)
+{
+	static Oid	decision = InvalidOid;
+	static uint64 generation = 0;
+
+	if (generation != acl_catalog_generation || !OidIsValid(decision))
+	{
+		Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
+
+		decision = acl_function("_branch_open_gates", 2, argtypes);
+		generation = acl_catalog_generation;
+	}
+	return decision;
+}
+
+/* The one-time filter this scan checks for its branch at `index`. */
+static List *
+branch_filter(CustomScan *cscan, int index)
+{
+	return list_nth(llast(cscan->custom_private), index);
+}
+
+/*
  * The branch number of every member of appendrel `parent`, by member relid
  * (0: not a member), when every member is a branch of one table reference:
  * a subquery whose WHERE is _branch_open_gates(k, tokens), alone or first
@@ -141,12 +169,9 @@ branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
 			call = linitial(((BoolExpr *) call)->args);
 		if (call == NULL || !IsA(call, FuncExpr) || list_length(call->args) != 2)
 			return NULL;
+		/* Only now: where acl is not installed, there is nothing to look up. */
 		if (!OidIsValid(decision))
-		{
-			Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
-
-			decision = acl_function("_branch_open_gates", 2, argtypes);
-		}
+			decision = branch_decision_function();
 		k = linitial(call->args);
 		gates = lsecond(call->args);
 		if (call->funcid != decision || !IsA(k, Const) || k->constisnull ||
@@ -299,8 +324,7 @@ begin_branch_scan(CustomScanState *node, EState *estate, int eflags)
 			node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 			/* So that EXPLAIN shows the subplans a filter holds. */
 			if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
-				(void) ExecInitQual(list_nth(llast(cscan->custom_private), foreach_current_index(lc)),
-									&node->ss.ps);
+				(void) ExecInitQual(branch_filter(cscan, foreach_current_index(lc)), &node->ss.ps);
 		}
 		state->decided = true;
 	}
@@ -370,8 +394,7 @@ decide_branch(BranchScanState *state)
 		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
 		state->css.custom_ps = list_make1(state->chosen);
 		if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
-			state->filter = ExecInitQual(list_nth(llast(cscan->custom_private), foreach_current_index(lp)),
-										 &state->css.ss.ps);
+			state->filter = ExecInitQual(branch_filter(cscan, foreach_current_index(lp)), &state->css.ss.ps);
 		MemoryContextSwitchTo(old);
 		state->branch = lfirst_int(lb);
 		break;
@@ -469,14 +492,13 @@ is_branch_decision(Node *qual, Const *tokens, int32 branch)
 {
 	FuncExpr   *call = (FuncExpr *) qual;
 	Const	   *k;
-	Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
 
 	if (!IsA(call, FuncExpr) || list_length(call->args) != 2 || !IsA(linitial(call->args), Const))
 		return false;
 	k = linitial_node(Const, call->args);
 	return !k->constisnull && DatumGetInt32(k->constvalue) == branch &&
 		equal(lsecond(call->args), tokens) &&
-		call->funcid == acl_function("_branch_open_gates", 2, argtypes);
+		call->funcid == branch_decision_function();
 }
 
 /*
