@@ -333,6 +333,12 @@ COMMENT ON FUNCTION @extschema@.lint() IS
     'advice on permissions: unindexed conditions and keys, non-leakproof operators, anonymous NULL matches, stale rules';
 REVOKE ALL ON FUNCTION @extschema@.lint() FROM PUBLIC;
 
+CREATE FUNCTION @extschema@.plan_cache_stats(OUT entries bigint, OUT bytes bigint,
+                                             OUT hits bigint, OUT misses bigint)
+AS 'MODULE_PATHNAME', 'acl_plan_cache_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.plan_cache_stats() IS
+    'this backend''s reuse of the plans of unprepared statements under row security (acl.plan_cache_size)';
+
 CREATE FUNCTION @extschema@.dynamic_value(variable text, path text[]) RETURNS text
 AS 'MODULE_PATHNAME', 'acl_dynamic_value' LANGUAGE C STABLE PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@.dynamic_values(variable text, path text[]) RETURNS text[]

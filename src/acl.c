@@ -175,6 +175,8 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	acl_plan_cache_init();
+
 	MarkGUCPrefixReserved("acl");
 
 	acl_catalog_register_callbacks();

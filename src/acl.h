@@ -124,6 +124,16 @@ extern bool *acl_open_gates(ArrayType *gates, Oid elemtype, int *n);
 extern bool acl_branch_runs(int32 branch, const bool *open, int n);
 extern Node *acl_selected_expr(Node *node);
 
+/* plan_cache.c: reuse of unprepared statements' plans */
+extern int	acl_plan_cache_kb;
+extern void acl_plan_cache_init(void);
+extern PlannedStmt *acl_plan_cache_lookup(Query *parse, const char *query_string,
+										  int cursor_options, ParamListInfo bound_params);
+extern uint64 acl_plan_cache_generation(void);
+extern void acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
+								 ParamListInfo bound_params, uint64 generation,
+								 PlannedStmt *plan);
+
 /* branch_scan.c: run only the branch of a managed table's read that is open */
 #define ACL_BRANCH_ALIAS "acl_arm"
 #define ACL_MAX_BRANCHES 16		/* policy groups per table reference */

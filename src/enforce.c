@@ -2176,10 +2176,18 @@ acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamList
 	Query	   *volatile query = parse;
 	PlannedStmt *volatile result = NULL;
 
+	volatile uint64 generation = 0;
+
 	kept_context = planning_depth == 0 && parse->commandType != CMD_UTILITY &&
 		has_row_security_walker((Node *) parse, NULL);
 	if (kept_context)
 	{
+		PlannedStmt *cached = acl_plan_cache_lookup(parse, query_string, cursorOptions,
+													boundParams);
+
+		if (cached != NULL)
+			return cached;
+		generation = acl_plan_cache_generation();
 		(void) enter_planning_context();
 		query = copyObject(parse);
 	}
@@ -2197,6 +2205,8 @@ acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamList
 	if (kept_context)
 	{
 		result = copyObject(result);
+		acl_plan_cache_store(parse, query_string, cursorOptions, boundParams, generation,
+							 result);
 #ifdef ACL_PLANNING_CONTEXT_CHECK
 		/* Tests: with MALLOC_PERTURB_, a stray pointer reads garbage. */
 		MemoryContextDelete(planning_context);
