@@ -502,6 +502,11 @@ SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 
        acl._branch_open_gates(1, '{"share 1259"}') AS share_gate;
 SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 read",root}');
 SELECT acl._branch_open_gates(1, '{"policy not-a-uuid-at-all-but-36-chars-long read"}');
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 read extra"}');
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1"}');
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 "}');
+SELECT acl._branch_open_gates(1, '{"policy b0000000-0000-4000-8000-0000000000b1 a-sixteen-chars!"}');
+SELECT acl._branch_open_gates(1, '{"policy  b0000000-0000-4000-8000-0000000000b1 read"}');
 RESET acl.user_id;
 
 -- Statements under row security are planned in a memory context the

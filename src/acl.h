@@ -129,9 +129,14 @@ extern int	acl_plan_cache_kb;
 extern void acl_plan_cache_init(void);
 extern PlannedStmt *acl_plan_cache_lookup(Query *parse, const char *query_string,
 										  int cursor_options, ParamListInfo bound_params);
-extern uint64 acl_plan_cache_generation(void);
+typedef struct AclPlanTicket
+{
+	uint64		catalog_generation; /* 0: not to be kept */
+	uint64		invalidations;
+} AclPlanTicket;
+extern AclPlanTicket acl_plan_cache_ticket(void);
 extern void acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
-								 ParamListInfo bound_params, uint64 generation,
+								 ParamListInfo bound_params, const AclPlanTicket *ticket,
 								 PlannedStmt *plan);
 
 /* branch_scan.c: run only the branch of a managed table's read that is open */

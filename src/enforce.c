@@ -2168,29 +2168,17 @@ enter_planning_context(void)
 	return MemoryContextSwitchTo(planning_context);
 }
 
+/* Plans a copy of parse in the kept context; the plan is copied out. */
 static PlannedStmt *
-acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+plan_in_kept_context(Query *parse, const char *query_string, int cursorOptions,
+					 ParamListInfo boundParams)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	bool		kept_context;
-	Query	   *volatile query = parse;
 	PlannedStmt *volatile result = NULL;
+	Query	   *query;
 
-	volatile uint64 generation = 0;
-
-	kept_context = planning_depth == 0 && parse->commandType != CMD_UTILITY &&
-		has_row_security_walker((Node *) parse, NULL);
-	if (kept_context)
-	{
-		PlannedStmt *cached = acl_plan_cache_lookup(parse, query_string, cursorOptions,
-													boundParams);
-
-		if (cached != NULL)
-			return cached;
-		generation = acl_plan_cache_generation();
-		(void) enter_planning_context();
-		query = copyObject(parse);
-	}
+	(void) enter_planning_context();
+	query = copyObject(parse);
 	planning_depth++;
 	PG_TRY();
 	{
@@ -2202,19 +2190,45 @@ acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamList
 		MemoryContextSwitchTo(caller);
 	}
 	PG_END_TRY();
-	if (kept_context)
-	{
-		result = copyObject(result);
-		acl_plan_cache_store(parse, query_string, cursorOptions, boundParams, generation,
-							 result);
+	result = copyObject(result);
 #ifdef ACL_PLANNING_CONTEXT_CHECK
-		/* Tests: with MALLOC_PERTURB_, a stray pointer reads garbage. */
-		MemoryContextDelete(planning_context);
-		planning_context = NULL;
+	/* Tests: with MALLOC_PERTURB_, a stray pointer reads garbage. */
+	MemoryContextDelete(planning_context);
+	planning_context = NULL;
 #else
-		reset_planning_context();
+	reset_planning_context();
 #endif
+	return result;
+}
+
+static PlannedStmt *
+acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	AclPlanTicket ticket;
+
+	if (planning_depth > 0 || parse->commandType == CMD_UTILITY ||
+		!has_row_security_walker((Node *) parse, NULL))
+	{
+		planning_depth++;
+		PG_TRY();
+		{
+			result = plan_enforced(parse, query_string, cursorOptions, boundParams);
+		}
+		PG_FINALLY();
+		{
+			planning_depth--;
+		}
+		PG_END_TRY();
+		return result;
 	}
+
+	result = acl_plan_cache_lookup(parse, query_string, cursorOptions, boundParams);
+	if (result != NULL)
+		return result;
+	ticket = acl_plan_cache_ticket();
+	result = plan_in_kept_context(parse, query_string, cursorOptions, boundParams);
+	acl_plan_cache_store(parse, query_string, cursorOptions, boundParams, &ticket, result);
 	return result;
 }
 
@@ -2393,13 +2407,40 @@ gate_reader_access(GateReader *reader)
 }
 
 /*
+ * "policy <uuid> <action>": read for every gate of every execution, so not
+ * with sscanf, which cost as much as the rest of the decision.
+ */
+static bool
+parse_policy_gate(const char *token, pg_uuid_t *policy, char *action, size_t action_size)
+{
+	const char *rest;
+	char		uuid[UUID_LEN * 2 + 5];
+	size_t		len;
+
+	if (strncmp(token, "policy ", 7) != 0)
+		return false;
+	token += 7;
+	rest = strchr(token, ' ');
+	if (rest == NULL || rest - token != sizeof(uuid) - 1)
+		return false;
+	memcpy(uuid, token, sizeof(uuid) - 1);
+	uuid[sizeof(uuid) - 1] = '\0';
+	rest++;
+	len = strlen(rest);
+	if (len == 0 || len >= action_size || strchr(rest, ' ') != NULL ||
+		!acl_parse_uuid(uuid, policy))
+		return false;
+	memcpy(action, rest, len + 1);
+	return true;
+}
+
+/*
  * A gate token of gate_token(), evaluated for the current end user as
  * acl.is_admin() and acl.has_policy() would.
  */
 static bool
 gate_token_open(const char *token, GateReader *reader)
 {
-	char		uuid[37];
 	char		action[16];
 	char		extra;
 	unsigned int relid;
@@ -2407,8 +2448,7 @@ gate_token_open(const char *token, GateReader *reader)
 
 	if (strcmp(token, "admin") == 0)
 		return gate_reader_access(reader)->admin;
-	if (sscanf(token, "policy %36s %15s %c", uuid, action, &extra) == 2 &&
-		acl_parse_uuid(uuid, &policy))
+	if (parse_policy_gate(token, &policy, action, sizeof(action)))
 	{
 		const AclAccess *access = gate_reader_access(reader);
 

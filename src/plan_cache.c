@@ -111,8 +111,12 @@ typedef struct CachedStatement
 	uint64		catalog_generation;
 	TimestampTz planned_at;
 	bool		valid;			/* cleared by invalidation callbacks */
+	bool		retired;
 	Query	   *query;
 	PlannedStmt *plan;
+	int			nlocks;			/* the plan's distinct relation locks */
+	Oid		   *lock_relids;
+	LOCKMODE   *lock_modes;
 } CachedStatement;
 
 int			acl_plan_cache_kb = 4096;
@@ -125,6 +129,13 @@ static Size retired_bytes = 0;
 static uint32 seen_once[SEEN_SLOTS];
 static int64 plan_cache_hits = 0;
 static int64 plan_cache_misses = 0;
+
+/*
+ * Bumped by every invalidation this file hears of, even with nothing kept:
+ * a message that arrives while a statement is being planned (the planner
+ * takes locks, and so reads messages) concerns a plan no entry holds yet.
+ */
+static uint64 invalidations_heard = 0;
 
 static void
 current_planner_settings(PlannerSettings *s)
@@ -202,6 +213,7 @@ retire_statement(CachedStatement *entry)
 {
 	/* Planned again, it was worth keeping: keep it then without waiting. */
 	seen_once[entry->hash % SEEN_SLOTS] = entry->hash;
+	entry->retired = true;
 	dlist_delete(&entry->lru);
 	cached_bytes -= entry_bytes(entry);
 	retired_bytes += entry_bytes(entry);
@@ -252,6 +264,7 @@ plan_cache_relcache_callback(Datum arg, Oid relid)
 {
 	dlist_iter	iter;
 
+	invalidations_heard++;
 	dlist_foreach(iter, &cached_statements)
 	{
 		CachedStatement *entry = dlist_container(CachedStatement, lru, iter.cur);
@@ -267,6 +280,7 @@ plan_cache_object_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	dlist_iter	iter;
 
+	invalidations_heard++;
 	dlist_foreach(iter, &cached_statements)
 	{
 		CachedStatement *entry = dlist_container(CachedStatement, lru, iter.cur);
@@ -289,6 +303,7 @@ plan_cache_reset_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	dlist_iter	iter;
 
+	invalidations_heard++;
 	dlist_foreach(iter, &cached_statements)
 		dlist_container(CachedStatement, lru, iter.cur)->valid = false;
 }
@@ -320,18 +335,35 @@ entry_matches(CachedStatement *entry, uint32 hash, Query *parse, int cursor_opti
 		equal(entry->query, parse);
 }
 
-/* What planning locks, and the executor of a cached plan expects held. */
+/*
+ * The locks planning takes, and the executor of a kept plan expects held
+ * (AcquireExecutorLocks).  Listed once, without repeats: a plan's range
+ * table names each branch's relation again, and walking it cost more than
+ * taking the locks.
+ */
 static void
-lock_plan_relations(PlannedStmt *plan)
+list_plan_locks(CachedStatement *entry)
 {
 	ListCell   *lc;
 
-	foreach(lc, plan->rtable)
+	entry->lock_relids = palloc(sizeof(Oid) * list_length(entry->plan->rtable));
+	entry->lock_modes = palloc(sizeof(LOCKMODE) * list_length(entry->plan->rtable));
+	entry->nlocks = 0;
+	foreach(lc, entry->plan->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
+		bool		listed = false;
 
-		if (rte->rtekind == RTE_RELATION)
-			LockRelationOid(rte->relid, rte->rellockmode);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		for (int i = 0; i < entry->nlocks && !listed; i++)
+			listed = entry->lock_relids[i] == rte->relid &&
+				entry->lock_modes[i] == rte->rellockmode;
+		if (listed)
+			continue;
+		entry->lock_relids[entry->nlocks] = rte->relid;
+		entry->lock_modes[entry->nlocks] = rte->rellockmode;
+		entry->nlocks++;
 	}
 }
 
@@ -366,7 +398,7 @@ acl_plan_cache_lookup(Query *parse, const char *query_string, int cursor_options
 	}
 	if (found == NULL)
 		return NULL;
-	if (GetCurrentStatementStartTimestamp() - found->planned_at >
+	if (GetCurrentTimestamp() - found->planned_at >
 		(TimestampTz) PLAN_MAX_AGE_SECS * USECS_PER_SEC)
 	{
 		retire_statement(found);
@@ -374,8 +406,9 @@ acl_plan_cache_lookup(Query *parse, const char *query_string, int cursor_options
 	}
 
 	/* Taking the locks may deliver invalidations that concern this plan. */
-	lock_plan_relations(found->plan);
-	if (!found->valid || found->catalog_generation != acl_catalog_generation)
+	for (int i = 0; i < found->nlocks; i++)
+		LockRelationOid(found->lock_relids[i], found->lock_modes[i]);
+	if (!found->valid || found->retired || found->catalog_generation != acl_catalog_generation)
 		return NULL;
 
 	dlist_move_head(&cached_statements, &found->lru);
@@ -390,22 +423,27 @@ acl_plan_cache_lookup(Query *parse, const char *query_string, int cursor_options
 }
 
 /*
- * Before planning: the generation the plan will be made from, or 0 if what
- * planning reads from acl.* may predate an invalidation already received
- * (acl_cache_scope_now), in which case the plan is not kept.
+ * Before planning: what the plan will be made from.  A plan is not kept if
+ * what planning reads from acl.* may predate an invalidation already
+ * received (acl_cache_scope_now), or if any invalidation arrives while it
+ * is made.
  */
-uint64
-acl_plan_cache_generation(void)
+AclPlanTicket
+acl_plan_cache_ticket(void)
 {
 	AclCacheScope scope = acl_cache_scope_now();
+	AclPlanTicket ticket;
 
-	return scope.global ? scope.generation : 0;
+	ticket.catalog_generation = scope.global ? scope.generation : 0;
+	ticket.invalidations = invalidations_heard;
+	return ticket;
 }
 
 /* Keep the plan just made from parse (untouched by planning), if worth it. */
 void
 acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
-					 ParamListInfo bound_params, uint64 generation, PlannedStmt *plan)
+					 ParamListInfo bound_params, const AclPlanTicket *ticket,
+					 PlannedStmt *plan)
 {
 	uint32		hash;
 	uint32	   *seen;
@@ -418,8 +456,10 @@ acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
 		return;
 	plan_cache_misses++;
 	/* Retired plans wait for the transaction's end: bound them too. */
-	if (generation == 0 || generation != acl_catalog_generation || plan->transientPlan ||
-		retired_bytes > budget)
+	if (ticket->catalog_generation == 0 ||
+		ticket->catalog_generation != acl_catalog_generation ||
+		ticket->invalidations != invalidations_heard ||
+		plan->transientPlan || retired_bytes > budget)
 		return;
 	hash = statement_hash(query_string, cursor_options);
 	seen = &seen_once[hash % SEEN_SLOTS];
@@ -433,7 +473,8 @@ acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
 	if (plan_cache_context == NULL)
 		plan_cache_context = AllocSetContextCreate(CacheMemoryContext, "acl plan cache",
 												   ALLOCSET_SMALL_SIZES);
-	context = AllocSetContextCreate(plan_cache_context, "acl cached statement",
+	/* Under the caller's context until complete: an error frees it. */
+	context = AllocSetContextCreate(CurrentMemoryContext, "acl cached statement",
 									ALLOCSET_DEFAULT_SIZES);
 	MemoryContextCopyAndSetIdentifier(context, query_string);
 	old = MemoryContextSwitchTo(context);
@@ -444,11 +485,12 @@ acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
 	entry->role = GetUserId();
 	current_planner_settings(&entry->settings);
 	entry->search_path = pstrdup(namespace_search_path);
-	entry->catalog_generation = generation;
-	entry->planned_at = GetCurrentStatementStartTimestamp();
+	entry->catalog_generation = ticket->catalog_generation;
+	entry->planned_at = GetCurrentTimestamp();
 	entry->valid = true;
 	entry->query = copyObject(parse);
 	entry->plan = copyObject(plan);
+	list_plan_locks(entry);
 	MemoryContextSwitchTo(old);
 
 	if (entry_bytes(entry) > budget)
@@ -456,6 +498,7 @@ acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
 		MemoryContextDelete(context);
 		return;
 	}
+	MemoryContextSetParent(context, plan_cache_context);
 	cached_bytes += entry_bytes(entry);
 	dlist_push_head(&cached_statements, &entry->lru);
 	while (cached_bytes > budget)
