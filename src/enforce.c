@@ -2168,17 +2168,13 @@ enter_planning_context(void)
 	return MemoryContextSwitchTo(planning_context);
 }
 
-/* Plans a copy of parse in the kept context; the plan is copied out. */
+/* plan_enforced(), counted as nested planning; restores `caller` on error too. */
 static PlannedStmt *
-plan_in_kept_context(Query *parse, const char *query_string, int cursorOptions,
-					 ParamListInfo boundParams)
+plan_counted(Query *query, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams, MemoryContext caller)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	PlannedStmt *volatile result = NULL;
-	Query	   *query;
 
-	(void) enter_planning_context();
-	query = copyObject(parse);
 	planning_depth++;
 	PG_TRY();
 	{
@@ -2190,6 +2186,19 @@ plan_in_kept_context(Query *parse, const char *query_string, int cursorOptions,
 		MemoryContextSwitchTo(caller);
 	}
 	PG_END_TRY();
+	return result;
+}
+
+/* Plans a copy of parse in the kept context; the plan is copied out. */
+static PlannedStmt *
+plan_in_kept_context(Query *parse, const char *query_string, int cursorOptions,
+					 ParamListInfo boundParams)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	PlannedStmt *result;
+
+	(void) enter_planning_context();
+	result = plan_counted(copyObject(parse), query_string, cursorOptions, boundParams, caller);
 	result = copyObject(result);
 #ifdef ACL_PLANNING_CONTEXT_CHECK
 	/* Tests: with MALLOC_PERTURB_, a stray pointer reads garbage. */
@@ -2209,19 +2218,8 @@ acl_planner(Query *parse, const char *query_string, int cursorOptions, ParamList
 
 	if (planning_depth > 0 || parse->commandType == CMD_UTILITY ||
 		!has_row_security_walker((Node *) parse, NULL))
-	{
-		planning_depth++;
-		PG_TRY();
-		{
-			result = plan_enforced(parse, query_string, cursorOptions, boundParams);
-		}
-		PG_FINALLY();
-		{
-			planning_depth--;
-		}
-		PG_END_TRY();
-		return result;
-	}
+		return plan_counted(parse, query_string, cursorOptions, boundParams,
+							CurrentMemoryContext);
 
 	result = acl_plan_cache_lookup(parse, query_string, cursorOptions, boundParams);
 	if (result != NULL)

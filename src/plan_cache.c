@@ -324,13 +324,9 @@ plan_cache_enabled(const char *query_string, ParamListInfo bound_params)
 }
 
 static bool
-entry_matches(CachedStatement *entry, uint32 hash, Query *parse, int cursor_options,
-			  const PlannerSettings *settings)
+entry_matches(CachedStatement *entry, Query *parse, const PlannerSettings *settings)
 {
-	return entry->hash == hash &&
-		entry->cursor_options == cursor_options &&
-		entry->role == GetUserId() &&
-		memcmp(&entry->settings, settings, sizeof(*settings)) == 0 &&
+	return memcmp(&entry->settings, settings, sizeof(*settings)) == 0 &&
 		strcmp(entry->search_path, namespace_search_path) == 0 &&
 		equal(entry->query, parse);
 }
@@ -376,6 +372,7 @@ acl_plan_cache_lookup(Query *parse, const char *query_string, int cursor_options
 					  ParamListInfo bound_params)
 {
 	PlannerSettings settings;
+	bool		have_settings = false;
 	uint32		hash;
 	dlist_iter	iter;
 	CachedStatement *found = NULL;
@@ -385,12 +382,18 @@ acl_plan_cache_lookup(Query *parse, const char *query_string, int cursor_options
 		return NULL;
 	sweep_invalid();
 	hash = statement_hash(query_string, cursor_options);
-	current_planner_settings(&settings);
 	dlist_foreach(iter, &cached_statements)
 	{
 		CachedStatement *entry = dlist_container(CachedStatement, lru, iter.cur);
 
-		if (entry_matches(entry, hash, parse, cursor_options, &settings))
+		if (entry->hash != hash || entry->cursor_options != cursor_options ||
+			entry->role != GetUserId())
+			continue;
+		/* Read only once a statement matches: most lookups of one-off texts miss. */
+		if (!have_settings)
+			current_planner_settings(&settings);
+		have_settings = true;
+		if (entry_matches(entry, parse, &settings))
 		{
 			found = entry;
 			break;
