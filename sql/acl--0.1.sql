@@ -278,10 +278,12 @@ CREATE FUNCTION @extschema@._share_is_admin(side text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_share_is_admin' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._share_has_policy(side text, policy uuid) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_share_has_policy' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
--- The gates above, evaluated once per expression: what enforce.c calls in
--- place of the generated policies' (SELECT gate(...)) initplans.
+-- The gates above, evaluated once per expression: what src/gates.c calls in
+-- place of a policy's gate(constants) or (SELECT gate(constants)).
 CREATE FUNCTION @extschema@._is_admin_once() RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_is_admin_once' LANGUAGE C STABLE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@._has_policy_once(policy uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'acl_has_policy_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._has_policy_once(policy uuid, action text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_has_policy_for_once' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._share_reads_once(regclass) RETURNS boolean
@@ -812,9 +814,12 @@ ALTER TABLE @extschema@.shares ENABLE ALWAYS TRIGGER shares_changed;
  * Enforcement: every table named by a permission is managed.  Its rows are
  * guarded by ordinary, visible row-level security policies named acl_...:
  * acl_admin for administrators, and one acl_<action>_<permission id> per
- * permission row, gated by (SELECT acl.has_policy(<policy>)) so that the
- * end user is read when a plan runs.  Generated inside the transaction that
- * changes acl.permissions, so a rollback restores them.
+ * permission row, gated by acl.has_policy(<policy>), which src/gates.c
+ * turns into an initplan: the end user is read when a plan runs, once.  A
+ * gate is a plain call, not (SELECT ...): row security copies and rewrites
+ * every policy expression for every query, and a sublink is a whole query
+ * to copy.  Generated inside the transaction that changes acl.permissions,
+ * so a rollback restores them.
  * ------------------------------------------------------------------------- */
 
 -- What acl.sync() generated for each managed table: the statement behind
@@ -877,7 +882,7 @@ DECLARE
     -- the ALTER TABLEs below fire.
     names      name[] := '{acl_admin}';
     statements text[] := ARRAY[format('CREATE POLICY acl_admin ON %s AS PERMISSIVE FOR ALL TO PUBLIC'
-                                      ' USING ((SELECT @extschema@.is_admin())) WITH CHECK ((SELECT @extschema@.is_admin()))', tbl)];
+                                      ' USING (@extschema@.is_admin()) WITH CHECK (@extschema@.is_admin())', tbl)];
     i          integer;
     changed    boolean := false;
 BEGIN
@@ -896,7 +901,7 @@ BEGIN
                  ORDER BY p.id LOOP
         plan_inputs := plan_inputs || E'\n' || row(perm.id, perm.collection::oid, perm.policy, perm.action, perm.permissions,
                                           perm.fields, perm.presets, perm.validation)::text;
-        gate := format('(SELECT @extschema@.has_policy(%L::uuid))', perm.policy);
+        gate := format('@extschema@.has_policy(%L::uuid)', perm.policy);
         BEGIN
             -- Create rules are not evaluated, as in Directus (spec §4.1).
             rule := CASE WHEN perm.action = 'create' THEN 'true'
@@ -913,11 +918,11 @@ BEGIN
             WHEN 'read' THEN
                 statements := statements || format('CREATE POLICY %I ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s AND %s)',
                                policy_name, tbl,
-                               format('(SELECT @extschema@.has_policy(%L::uuid, ''read''))', perm.policy), rule);
+                               format('@extschema@.has_policy(%L::uuid, ''read'')', perm.policy), rule);
                 IF sharing AND rule <> 'false' THEN
-                    role_arms := role_arms || format(' OR ((SELECT @extschema@._share_has_policy(''role'', %L::uuid)) AND %s)',
+                    role_arms := role_arms || format(' OR (@extschema@._share_has_policy(''role'', %L::uuid) AND %s)',
                                                      perm.policy, @extschema@._compile_for_share(tbl, perm.permissions, 'role'));
-                    owner_arms := owner_arms || format(' OR ((SELECT @extschema@._share_has_policy(''creator'', %L::uuid)) AND %s)',
+                    owner_arms := owner_arms || format(' OR (@extschema@._share_has_policy(''creator'', %L::uuid) AND %s)',
                                                        perm.policy, @extschema@._compile_for_share(tbl, perm.permissions, 'creator'));
                 END IF;
             WHEN 'update' THEN
@@ -954,9 +959,9 @@ BEGIN
         IF reach IS NOT NULL THEN
             names := names || 'acl_share'::name;
             statements := statements || format('CREATE POLICY acl_share ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING ('
-                           '(SELECT @extschema@._share_reads(%L::regclass)) AND (%s)'
-                           ' AND ((SELECT @extschema@._share_is_admin(''role''))%s)'
-                           ' AND ((SELECT @extschema@._share_is_admin(''creator''))%s))',
+                           '@extschema@._share_reads(%L::regclass) AND (%s)'
+                           ' AND (@extschema@._share_is_admin(''role'')%s)'
+                           ' AND (@extschema@._share_is_admin(''creator'')%s))',
                            tbl, tbl, reach, role_arms, owner_arms);
         END IF;
     END IF;

@@ -121,7 +121,7 @@ SELECT matches('{"article_tags": {"_some": {"tag": {"name": {"_eq": "red"}}}}}')
 
 -- Dynamic variables (§7, cases 85-93), read at run time.
 SELECT acl.compile('articles', '{"owner": {"_eq": "$CURRENT_USER"}}');
-SELECT acl.compile('articles', '{"status": {"_eq": "$CURRENT_USER"}}') LIKE '%CAST((SELECT acl.current_user_id()) AS pg_catalog.text)%' AS cast_to_column;
+SELECT acl.compile('articles', '{"status": {"_eq": "$CURRENT_USER"}}') LIKE '%CAST(acl.current_user_id() AS pg_catalog.text)%' AS cast_to_column;
 SELECT matches('{"owner": {"_eq": "$CURRENT_USER"}}') AS anonymous_sees_ownerless;
 SET acl.user_id = '60000000-0000-4000-8000-000000000001';
 SELECT matches('{"owner": {"_eq": "$CURRENT_USER"}}') AS ann_owns,

@@ -37,6 +37,9 @@ INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VA
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'enf_notes'::regclass;
 SELECT policyname, cmd, qual IS NOT NULL AS has_using, with_check IS NOT NULL AS has_check
   FROM pg_policies WHERE tablename = 'enf_notes' ORDER BY policyname;
+-- The gates are plain calls (cheap for row security to copy into every
+-- query); the planner hook reads each once per execution.
+SELECT policyname, qual, with_check FROM pg_policies WHERE tablename = 'enf_notes' ORDER BY policyname;
 
 CREATE FUNCTION visible() RETURNS int[] LANGUAGE sql AS $$ SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM enf_notes $$;
 
@@ -70,6 +73,23 @@ INSERT INTO enf_notes VALUES (6, NULL, 'draft', 'rolf tries');
 SET acl.user_id = 'a1000000-0000-4000-8000-000000000004';
 SELECT visible() AS ada;
 DELETE FROM enf_notes WHERE id = 5 RETURNING id;
+-- A plain gate call outside row security stays a call.  PL/pgSQL keeps a
+-- simple expression's state for the whole transaction, so a gate read once
+-- there would outlive an identity change.
+RESET ROLE;
+CREATE FUNCTION enf_am_admin() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RETURN acl.is_admin(); END $$;
+CREATE FUNCTION enf_visible_plpgsql() RETURNS int[] LANGUAGE plpgsql
+AS $$ BEGIN RETURN (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM enf_notes); END $$;
+SET ROLE acl_reg_writer_app;
+BEGIN;
+SET LOCAL acl.user_id = 'a1000000-0000-4000-8000-000000000004';
+SELECT enf_am_admin() AS ada_is_admin, enf_visible_plpgsql() AS ada_reads;
+SET LOCAL acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+SELECT enf_am_admin() AS wanda_is_admin, enf_visible_plpgsql() AS wanda_reads;
+SET LOCAL acl.user_id = 'a1000000-0000-4000-8000-000000000004';
+SELECT enf_am_admin() AS ada_again, enf_visible_plpgsql() AS ada_reads_again;
+COMMIT;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000004';
 -- A suspended user has no identity: every statement fails.
 RESET ROLE;
 UPDATE acl.users SET status = 'suspended' WHERE id = 'a1000000-0000-4000-8000-000000000002';

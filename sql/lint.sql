@@ -20,6 +20,9 @@ ANALYZE lint_profiles, lint_readings, lint_care;
 
 -- A caregiver's rule: readings of linked patients, through a many-to-one
 -- and a one-to-many; the InitPlan's array feeds the index on patient.
+-- Used by hand, outside row security, $CURRENT_USER stays the plain call
+-- the rule is written with (in a policy, acl reads it once, as an InitPlan:
+-- see the plans in masks).
 DO $$ BEGIN
     EXECUTE 'PREPARE carer AS SELECT count(*) FROM lint_readings WHERE '
             || acl.compile('lint_readings', '{"patient": {"lint_care": {"_some": {"caregiver": {"_eq": "$CURRENT_USER"}}}}}');

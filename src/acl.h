@@ -123,6 +123,7 @@ extern Oid	acl_function(const char *name, int nargs, Oid *argtypes);
 extern bool *acl_open_gates(ArrayType *gates, Oid elemtype, int *n);
 extern bool acl_branch_runs(int32 branch, const bool *open, int n);
 extern Node *acl_selected_expr(Node *node);
+extern Expr *acl_initplan_of(Expr *expr);
 
 /* plan_cache.c: reuse of unprepared statements' plans */
 extern int	acl_plan_cache_kb;

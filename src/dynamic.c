@@ -4,9 +4,9 @@
  *	  Run-time values of dynamic variables with a path
  *	  ($CURRENT_USER.department, $CURRENT_ROLES.name, ...), spec §7.
  *
- * Compiled rules call acl.dynamic_value() or acl.dynamic_values() wrapped
- * in (SELECT ...), so each runs once per execution for whoever the end
- * user is then.  Like Directus, the path is read with full privileges (as
+ * Compiled rules call acl.dynamic_value() or acl.dynamic_values(), which
+ * the planner hook wraps in (SELECT ...) (gates.c), so each runs once per
+ * execution for whoever the end user is then.  Like Directus, the path is read with full privileges (as
  * the owner of the acl schema), whatever the caller may read.  Unlike
  * Directus, one-to-many paths are not cut at 100 values.
  *

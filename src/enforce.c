@@ -22,8 +22,8 @@
  *   the union of the permissions' fields against the columns written.
  *
  * Identity is never read while planning.  Every inserted expression gates
- * on (SELECT acl.has_policy(...)) (a once-read call after enforcement,
- * gates.c) or calls an acl function at run time, so a plan serves every
+ * on acl.has_policy(...) (a once-read call after enforcement, gates.c) or
+ * calls an acl function at run time, so a plan serves every
  * end user; the plan depends only on the permission rows,
  * and regenerating policies invalidates it.  Masks follow the row policies:
  * they apply exactly where PostgreSQL applies row-level security (not to
@@ -427,8 +427,8 @@ regclass_const(Oid relid)
 }
 
 /* (SELECT expr): evaluated once per execution, as an initplan. */
-static Expr *
-initplan_of(Expr *expr)
+Expr *
+acl_initplan_of(Expr *expr)
 {
 	Query	   *sub = makeNode(Query);
 	SubLink    *link = makeNode(SubLink);
@@ -480,7 +480,7 @@ column_condition(Relation rel, const TableEntry *table, char action, const char 
 	{
 		Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
 
-		arms = lappend(arms, initplan_of((Expr *) makeFuncExpr(acl_function("_share_field", 2, argtypes),
+		arms = lappend(arms, acl_initplan_of((Expr *) makeFuncExpr(acl_function("_share_field", 2, argtypes),
 															   BOOLOID,
 															   list_make2(regclass_const(RelationGetRelid(rel)),
 																		  text_const(column)),
@@ -848,7 +848,8 @@ acl_selected_expr(Node *node)
 /*
  * A gate as a plain call, for a one-time filter: (SELECT f(constants))
  * becomes f(constants), so that no branch needs an initplan per gate just
- * to decide whether it runs.  Any other gate stays as it is.
+ * to decide whether it runs.  Any other gate, a plain call included, stays
+ * as it is.
  */
 static Node *
 gate_call(Node *gate)
@@ -1672,7 +1673,7 @@ apply_presets(List *tlist, Relation rel, const TableEntry *table, char action,
 											   text_const(action_name(action)),
 											   text_const(NameStr(att->attname))),
 									InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-		otherwise = case_when(initplan_of(has), initplan_of(typed_call("_preset", att, RelationGetRelid(rel), action)),
+		otherwise = case_when(acl_initplan_of(has), acl_initplan_of(typed_call("_preset", att, RelationGetRelid(rel), action)),
 							  otherwise, att->atttypid, att->atttypmod, att->attcollation);
 		if (tle != NULL)
 			tle->expr = otherwise;

@@ -1,16 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * gates.c
- *	  The policies' gates, (SELECT acl.has_policy(...)) and the like, planned
- *	  cheaply and read once per execution.
+ *	  The policies' gates, acl.has_policy(...) and the like, planned cheaply
+ *	  and read once per execution.
  *
- * The planner plans every sublink as a subquery of its own.  A read of a
- * table with ten permissions carries some thirty gates across its branches,
- * and planning them was a third of planning the read.  So once a query is
- * enforced (enforce.c and the branch scan recognise gates by their sublink
- * form), each gate whose arguments are constants becomes a call of its
- * twin, acl._has_policy_once(...) and so on, which the planner treats as
- * any stable function call.
+ * A gate is a call whose arguments are constants, written plainly (the
+ * generated policies) or as a (SELECT ...) sublink (the usual advice for
+ * hand-written policies).  A plain call would be evaluated for every row;
+ * a sublink is planned as a subquery of its own, and a read of a table
+ * with ten permissions carries some thirty gates across its branches.  So
+ * once a query is enforced (enforce.c and the branch scan recognise gates
+ * in either form), each gate becomes a call of its twin,
+ * acl._has_policy_once(...) and so on, which the planner treats as any
+ * stable function call.  The compiled rules' dynamic variables, plain calls
+ * too, become (SELECT ...) sublinks instead (see dynamic_functions).
  *
  * A call would be evaluated for every row.  Once the plan is made, each
  * twin call in a plan node's expressions becomes a parameter set by an
@@ -36,12 +39,13 @@ typedef struct OnceGate
 {
 	const char *gate;
 	int			nargs;
-	Oid			argtypes[2];
+	Oid			argtypes[3];
 	const char *once;
 } OnceGate;
 
 static const OnceGate once_gates[] = {
 	{"is_admin", 0, {InvalidOid, InvalidOid}, "_is_admin_once"},
+	{"has_policy", 1, {UUIDOID, InvalidOid}, "_has_policy_once"},
 	{"has_policy", 2, {UUIDOID, TEXTOID}, "_has_policy_once"},
 	{"_share_reads", 1, {REGCLASSOID, InvalidOid}, "_share_reads_once"},
 	{"_share_field", 2, {REGCLASSOID, TEXTOID}, "_share_field_once"},
@@ -60,6 +64,35 @@ static Oid	once_oid[NUM_ONCE_GATES];
 static uint64 oids_generation = 0;
 static bool oids_known = false;
 
+/*
+ * The functions behind dynamic variables ($CURRENT_USER, paths, a share's
+ * sides), which compiled rules call plainly.  Unlike a gate, such a call
+ * is often the operand of an indexed comparison, where the planner's
+ * selectivity estimate would evaluate a call, reading the identity while
+ * planning.  So it becomes (SELECT call), an initplan, instead.
+ */
+static const OnceGate dynamic_functions[] = {
+	{"current_user_id", 0, {InvalidOid, InvalidOid}, NULL},
+	{"current_role_id", 0, {InvalidOid, InvalidOid}, NULL},
+	{"current_roles", 0, {InvalidOid, InvalidOid}, NULL},
+	{"current_policies", 0, {InvalidOid, InvalidOid}, NULL},
+	{"dynamic_value", 2, {TEXTOID, TEXTARRAYOID}, NULL},
+	{"dynamic_values", 2, {TEXTOID, TEXTARRAYOID}, NULL},
+	{"_share_value", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL},
+	{"_share_values", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL},
+};
+
+#define NUM_DYNAMIC_FUNCTIONS lengthof(dynamic_functions)
+
+static Oid	dynamic_oid[NUM_DYNAMIC_FUNCTIONS];
+
+static Oid
+look_up(const char *name, const OnceGate *g)
+{
+	return LookupFuncName(list_make2(makeString("acl"), makeString((char *) name)),
+						  g->nargs, g->argtypes, true);
+}
+
 static void
 look_up_gates(void)
 {
@@ -67,15 +100,13 @@ look_up_gates(void)
 		return;
 	for (int i = 0; i < (int) NUM_ONCE_GATES; i++)
 	{
-		const OnceGate *g = &once_gates[i];
-
-		gate_oid[i] = LookupFuncName(list_make2(makeString("acl"), makeString((char *) g->gate)),
-									 g->nargs, g->argtypes, true);
-		once_oid[i] = LookupFuncName(list_make2(makeString("acl"), makeString((char *) g->once)),
-									 g->nargs, g->argtypes, true);
+		gate_oid[i] = look_up(once_gates[i].gate, &once_gates[i]);
+		once_oid[i] = look_up(once_gates[i].once, &once_gates[i]);
 		if (!OidIsValid(once_oid[i]))
 			gate_oid[i] = InvalidOid;
 	}
+	for (int i = 0; i < (int) NUM_DYNAMIC_FUNCTIONS; i++)
+		dynamic_oid[i] = look_up(dynamic_functions[i].gate, &dynamic_functions[i]);
 	oids_generation = acl_catalog_generation;
 	oids_known = true;
 }
@@ -94,23 +125,40 @@ is_once_call(Node *node)
 }
 
 /* ------------------------------------------------------------------------
- * The query: sublinks become calls.
+ * The query: gates become twin calls.
  * ---------------------------------------------------------------------- */
 
-/* The twin call for node, a gate sublink whose arguments are constants; or NULL. */
-static Node *
-once_call(Node *node)
+typedef struct TwinContext
 {
-	FuncExpr   *call = (FuncExpr *) acl_selected_expr(node);
+	bool		plain;			/* plain calls are gates too */
+	bool		replaced;
+} TwinContext;
+
+static bool
+is_call_of_constants(Node *node)
+{
 	ListCell   *lc;
 
-	if (call == NULL || !IsA(call, FuncExpr))
-		return NULL;
-	foreach(lc, call->args)
+	if (!IsA(node, FuncExpr))
+		return false;
+	foreach(lc, ((FuncExpr *) node)->args)
 	{
 		if (!IsA(lfirst(lc), Const))
-			return NULL;
+			return false;
 	}
+	return true;
+}
+
+/* The twin call for node, a gate whose arguments are constants; or NULL. */
+static Node *
+once_call(Node *node, bool plain)
+{
+	FuncExpr   *call = (FuncExpr *) acl_selected_expr(node);
+
+	if (call == NULL && plain)
+		call = (FuncExpr *) node;
+	if (call == NULL || !is_call_of_constants((Node *) call))
+		return NULL;
 	for (int i = 0; i < (int) NUM_ONCE_GATES; i++)
 	{
 		if (call->funcid == gate_oid[i] && OidIsValid(gate_oid[i]))
@@ -125,14 +173,14 @@ once_call(Node *node)
 }
 
 static void
-replace_gate(Node **slot, bool *replaced)
+replace_gate(Node **slot, TwinContext *cxt)
 {
-	Node	   *twin = *slot != NULL ? once_call(*slot) : NULL;
+	Node	   *twin = *slot != NULL ? once_call(*slot, cxt->plain) : NULL;
 
 	if (twin != NULL)
 	{
 		*slot = twin;
-		*replaced = true;
+		cxt->replaced = true;
 	}
 }
 
@@ -143,9 +191,9 @@ replace_gate(Node **slot, bool *replaced)
  * arguments on without showing it their list.
  */
 static bool
-sublinks_to_calls(Node *node, void *context)
+gates_to_twins(Node *node, void *context)
 {
-	bool	   *replaced = context;
+	TwinContext *cxt = context;
 
 	if (node == NULL)
 		return false;
@@ -159,43 +207,108 @@ sublinks_to_calls(Node *node, void *context)
 				ListCell   *lc;
 
 				foreach(lc, items)
-					replace_gate((Node **) &lfirst(lc), replaced);
+					replace_gate((Node **) &lfirst(lc), cxt);
 				break;
 			}
 		case T_FromExpr:
-			replace_gate(&((FromExpr *) node)->quals, replaced);
+			replace_gate(&((FromExpr *) node)->quals, cxt);
 			break;
 		case T_JoinExpr:
-			replace_gate(&((JoinExpr *) node)->quals, replaced);
+			replace_gate(&((JoinExpr *) node)->quals, cxt);
 			break;
 		case T_CaseWhen:
-			replace_gate((Node **) &((CaseWhen *) node)->expr, replaced);
+			replace_gate((Node **) &((CaseWhen *) node)->expr, cxt);
 			break;
 		case T_TargetEntry:
-			replace_gate((Node **) &((TargetEntry *) node)->expr, replaced);
+			replace_gate((Node **) &((TargetEntry *) node)->expr, cxt);
 			break;
 		case T_WithCheckOption:
-			replace_gate(&((WithCheckOption *) node)->qual, replaced);
+			replace_gate(&((WithCheckOption *) node)->qual, cxt);
 			break;
 		case T_Query:
-			replace_gate(&((Query *) node)->havingQual, replaced);
-			return query_tree_walker((Query *) node, sublinks_to_calls, context, 0);
+			replace_gate(&((Query *) node)->havingQual, cxt);
+			return query_tree_walker((Query *) node, gates_to_twins, context, 0);
 		default:
 			break;
 	}
-	return expression_tree_walker(node, sublinks_to_calls, context);
+	return expression_tree_walker(node, gates_to_twins, context);
 }
 
-/* Whether any gate was replaced: if none was, the plan has no call to turn. */
+static bool
+is_dynamic_call(Node *node)
+{
+	FuncExpr   *call = (FuncExpr *) node;
+
+	if (!is_call_of_constants(node))
+		return false;
+	for (int i = 0; i < (int) NUM_DYNAMIC_FUNCTIONS; i++)
+	{
+		if (call->funcid == dynamic_oid[i] && OidIsValid(dynamic_oid[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Each query that gets a sublink is marked, or the planner would not look for it. */
+static Node *
+dynamic_calls_to_sublinks(Node *node, bool *wrapped)
+{
+	if (node == NULL)
+		return NULL;
+	check_stack_depth();
+	if (IsA(node, Query))
+	{
+		bool		inner = false;
+		Query	   *query = query_tree_mutator((Query *) node, dynamic_calls_to_sublinks, &inner,
+											   QTW_DONT_COPY_QUERY);
+
+		query->hasSubLinks |= inner;
+		return (Node *) query;
+	}
+	if (acl_selected_expr(node) != NULL && is_dynamic_call(acl_selected_expr(node)))
+		return node;			/* (SELECT call) already */
+	if (is_dynamic_call(node))
+	{
+		*wrapped = true;
+		return (Node *) acl_initplan_of((Expr *) copyObject(node));
+	}
+	return expression_tree_mutator(node, dynamic_calls_to_sublinks, wrapped);
+}
+
+static bool
+row_security_applied(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return ((Query *) node)->hasRowSecurity ||
+			query_tree_walker((Query *) node, row_security_applied, context, 0);
+	return expression_tree_walker(node, row_security_applied, context);
+}
+
+/*
+ * Whether any gate was replaced: if none was, the plan has no call to turn.
+ *
+ * Plain calls, of gates and of dynamic variables, are taken only in a
+ * statement under row security, where policies put them.  Elsewhere they
+ * are the caller's own and stay calls, read at each evaluation as written.
+ * A PL/pgSQL "IF NOT acl.is_admin()", for one, is a simple expression,
+ * whose state lives for the whole transaction (a twin would keep its
+ * answer across an identity change) and whose initplans are never run.
+ */
 bool
 acl_gates_to_once_calls(Query *query)
 {
-	bool		replaced = false;
+	TwinContext cxt = {false, false};
 
 	look_up_gates();
-	if (OidIsValid(once_oid[0]))	/* acl is installed here */
-		(void) sublinks_to_calls((Node *) query, &replaced);
-	return replaced;
+	if (!OidIsValid(once_oid[0]))	/* acl is not installed here */
+		return false;
+	cxt.plain = row_security_applied((Node *) query, NULL);
+	if (cxt.plain)
+		(void) dynamic_calls_to_sublinks((Node *) query, NULL);
+	(void) gates_to_twins((Node *) query, &cxt);
+	return cxt.replaced;
 }
 
 /* ------------------------------------------------------------------------

@@ -6,8 +6,8 @@
  *
  * Identity is read from the settings each time a function runs, never at
  * plan time, so one prepared statement serves every end user of a pooled
- * connection.  Policies call these functions wrapped in (SELECT ...), which
- * makes each an InitPlan computed once per execution.
+ * connection.  A policy's gates and its (SELECT acl.current_user_id()) are
+ * read once per execution, as initplans (gates.c).
  *
  * Precedence: acl.token and acl.user_id may both be set (a gateway asserts
  * the user, the client proves it); they must then name the same user, or
@@ -215,8 +215,8 @@ PG_FUNCTION_INFO_V1(acl_has_policy);
 
 /*
  * acl.has_policy(policy uuid): whether the policy is among the current end
- * user's effective policies.  Generated row policies call it wrapped in
- * (SELECT ...), once per statement, to gate each permission's rule.
+ * user's effective policies.  The gate of generated write policies, read
+ * once per execution (gates.c).
  */
 Datum
 acl_has_policy(PG_FUNCTION_ARGS)
@@ -240,10 +240,10 @@ acl_has_policy_for(PG_FUNCTION_ARGS)
 }
 
 /*
- * A gate evaluated once per expression.  enforce.c calls these in place of
- * the policies' (SELECT gate(constants)) sublinks: the planner plans every
- * sublink as a subquery of its own, and those initplans were most of the
- * time spent planning a read of a managed table.  The answer is kept with
+ * A gate evaluated once per expression.  gates.c calls these in place of a
+ * policy's gate(constants), plain or as a (SELECT ...) sublink: a plain
+ * call would be evaluated for every row, and the planner plans every
+ * sublink as a subquery of its own.  The answer is kept with
  * the expression's FmgrInfo, which lives as long as the plan's execution
  * (through rescans), so the gate is read once per execution, as an initplan
  * is.  Boolean results only: they are passed by value.
@@ -278,6 +278,14 @@ Datum
 acl_is_admin_once(PG_FUNCTION_ARGS)
 {
 	return acl_evaluate_once(fcinfo, acl_is_admin);
+}
+
+PG_FUNCTION_INFO_V1(acl_has_policy_once);
+
+Datum
+acl_has_policy_once(PG_FUNCTION_ARGS)
+{
+	return acl_evaluate_once(fcinfo, acl_has_policy);
 }
 
 PG_FUNCTION_INFO_V1(acl_has_policy_for_once);

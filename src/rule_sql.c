@@ -7,8 +7,11 @@
  * What the generated SQL guarantees:
  *	- every identifier is quoted, every value is a quoted literal cast to
  *	  the column's type, checked when the rule is compiled;
- *	- identity appears only as (SELECT acl.fn(...)): an InitPlan, computed
- *	  once per execution and never folded into a cached plan;
+ *	- identity appears only as a call acl.fn(constants), which the planner
+ *	  hook makes an InitPlan (gates.c): computed once per execution, never
+ *	  while planning, never folded into a cached plan.  Not (SELECT ...):
+ *	  row security copies and rewrites a policy's sublinks into every
+ *	  query, and that cost more than the rest of a cached read;
  *	- NULL behaves as in Directus: _eq null is IS NULL, and a dynamic
  *	  variable that is NULL (an anonymous caller's $CURRENT_USER) compares
  *	  like a literal null would, in a form an index can still serve;
@@ -211,7 +214,7 @@ dynamic_sql(SqlContext *cx, const AclDynamic *dyn, const AclColumn *column,
 			: dyn->variable == ACL_VAR_CURRENT_ROLES ? "current_roles" : "current_policies";
 
 		v.is_list = list_variable;
-		v.sql = psprintf("CAST((SELECT acl.%s()) AS %s%s)", fn, target, list_variable ? "[]" : "");
+		v.sql = psprintf("CAST(acl.%s() AS %s%s)", fn, target, list_variable ? "[]" : "");
 		return v;
 	}
 
@@ -239,7 +242,7 @@ dynamic_sql(SqlContext *cx, const AclDynamic *dyn, const AclColumn *column,
 			appendStringInfo(&arr, "%s%s", i ? ", " : "", quote_literal_always(dyn->path[i]));
 		appendStringInfoString(&arr, "]::pg_catalog.text[]");
 		v.is_list = list_variable || (dyn->npath > 0 && vartype.type == ACL_FT_ARRAY);
-		v.sql = psprintf("CAST((SELECT acl.%s%s(%s)) AS %s%s)",
+		v.sql = psprintf("CAST(acl.%s%s(%s) AS %s%s)",
 						 cx->share_side ? "_share_" : "dynamic_",
 						 v.is_list ? "values" : "value", arr.data,
 						 target, v.is_list ? "[]" : "");

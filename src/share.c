@@ -8,10 +8,10 @@
  * Each managed table carries one generated policy, acl_share (see
  * _sync_one() in sql/acl--0.1.sql):
  *
- *	 (SELECT acl._share_reads(t)) AND <reach> AND <role side> AND <creator side>
+ *	 acl._share_reads(t) AND <reach> AND <role side> AND <creator side>
  *
- * where a side is "(SELECT acl._share_is_admin(side)) OR" the table's read
- * rules, each gated by (SELECT acl._share_has_policy(side, policy)) and
+ * where a side is "acl._share_is_admin(side) OR" the table's read rules,
+ * each gated by acl._share_has_policy(side, policy) and
  * compiled with the side's dynamic variables.  As in Directus, each side's
  * permissions are OR-merged and the two sides ANDed, so a share has one
  * rule and one field list per table: fields are the intersection of the two
