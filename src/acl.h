@@ -12,6 +12,7 @@
 
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "nodes/pathnodes.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
@@ -152,6 +153,7 @@ extern Bitmapset *acl_branch_initplan_ids(PlannedStmt *stmt);
 /* gates.c: the policies' gates, planned cheaply and read once per execution */
 extern bool acl_gates_to_once_calls(Query *query);
 extern void acl_once_calls_to_initplans(PlannedStmt *stmt);
+extern void acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
 

@@ -445,6 +445,30 @@ acl_initplan_of(Expr *expr)
 }
 
 /*
+ * arms, those that reference no column first.  An OR stops at its first
+ * true argument, and PostgreSQL keeps the order it is given: so when an
+ * open permission grants the column on every row (its gate alone), each
+ * row costs one parameter, not every restricted arm before it.  (The row
+ * filters' arms are ordered once estimated: acl_order_gated_arms().)
+ */
+static List *
+unconditional_arms_first(List *arms)
+{
+	List	   *unconditional = NIL;
+	List	   *conditional = NIL;
+	ListCell   *lc;
+
+	foreach(lc, arms)
+	{
+		if (contain_vars_of_level(lfirst(lc), 0))
+			conditional = lappend(conditional, lfirst(lc));
+		else
+			unconditional = lappend(unconditional, lfirst(lc));
+	}
+	return list_concat(unconditional, conditional);
+}
+
+/*
  * When a column of a row is usable for an action: some permission of that
  * action whose rule matches the row grants it, or the user is an admin.
  * NULL when every permission of the action grants the column, since the row
@@ -487,7 +511,7 @@ column_condition(Relation rel, const TableEntry *table, char action, const char 
 															   InvalidOid, InvalidOid,
 															   COERCE_EXPLICIT_CALL)));
 	}
-	return list_length(arms) == 1 ? linitial(arms) : makeBoolExpr(OR_EXPR, arms, -1);
+	return list_length(arms) == 1 ? linitial(arms) : makeBoolExpr(OR_EXPR, unconditional_arms_first(arms), -1);
 }
 
 static Expr *
@@ -1161,6 +1185,7 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 
 		foreach(lc, set->groups)
 			arms = lappend(arms, group_arm(lfirst(lc)));
+		/* acl_order_gated_arms() orders the arms once they are estimated. */
 		table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
 		q->targetList = copyObject(leaf_tlist);
 	}

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 
 #include "acl.h"
@@ -309,6 +310,94 @@ acl_gates_to_once_calls(Query *query)
 		(void) dynamic_calls_to_sublinks((Node *) query, NULL);
 	(void) gates_to_twins((Node *) query, &cxt);
 	return cxt.replaced;
+}
+
+/* ------------------------------------------------------------------------
+ * Planning: the arms of a table's permissions, likeliest first.
+ * ---------------------------------------------------------------------- */
+
+static bool
+contains_gate(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (is_once_call(node))
+		return true;
+	return expression_tree_walker(node, contains_gate, context);
+}
+
+typedef struct RankedArm
+{
+	Node	   *clause;
+	Node	   *restricted;		/* its RestrictInfo form, for the estimate */
+	bool		unconditional;	/* no column: the gate alone */
+	Selectivity selectivity;
+	int			position;
+} RankedArm;
+
+static int
+arm_rank_cmp(const void *a, const void *b)
+{
+	const RankedArm *x = a;
+	const RankedArm *y = b;
+
+	if (x->unconditional != y->unconditional)
+		return x->unconditional ? -1 : 1;
+	if (x->selectivity != y->selectivity)
+		return x->selectivity > y->selectivity ? -1 : 1;
+	return x->position - y->position;
+}
+
+/*
+ * A row passes an OR of permission arms at its first true arm, and
+ * PostgreSQL evaluates an OR in the order it is written.  So the arms of a
+ * scan's OR'd permissions are put in the order an arm is likely to match a
+ * row: a gate alone first (one parameter), then by the planner's estimate
+ * of the arm's rows.  Called once a base relation's paths are made, so no
+ * estimate or path depends on the order; only ORs with acl's gates in
+ * them, never the caller's own.
+ */
+void
+acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		BoolExpr   *or = (BoolExpr *) rinfo->clause;
+		BoolExpr   *restricted = (BoolExpr *) rinfo->orclause;
+		RankedArm  *arms;
+		int			n;
+		ListCell   *la;
+		ListCell   *lr;
+
+		if (restricted == NULL || !is_orclause(or) ||
+			list_length(or->args) != list_length(restricted->args) ||
+			!contains_gate((Node *) or, NULL))
+			continue;
+		n = list_length(or->args);
+		arms = palloc(sizeof(RankedArm) * n);
+		forboth(la, or->args, lr, restricted->args)
+		{
+			RankedArm  *arm = &arms[foreach_current_index(la)];
+
+			arm->clause = lfirst(la);
+			arm->restricted = lfirst(lr);
+			arm->unconditional = !contain_vars_of_level(arm->clause, 0);
+			arm->selectivity = clause_selectivity(root, arm->restricted, 0, JOIN_INNER, NULL);
+			arm->position = foreach_current_index(la);
+		}
+		qsort(arms, n, sizeof(RankedArm), arm_rank_cmp);
+		or->args = NIL;
+		restricted->args = NIL;
+		for (int i = 0; i < n; i++)
+		{
+			or->args = lappend(or->args, arms[i].clause);
+			restricted->args = lappend(restricted->args, arms[i].restricted);
+		}
+		pfree(arms);
+	}
 }
 
 /* ------------------------------------------------------------------------
