@@ -41,6 +41,34 @@ SELECT policyname, cmd, qual IS NOT NULL AS has_using, with_check IS NOT NULL AS
 -- query); the planner hook reads each once per execution.
 SELECT policyname, qual, with_check FROM pg_policies WHERE tablename = 'enf_notes' ORDER BY policyname;
 
+-- Table privileges still bind every branch of a read (acl checks a read
+-- entry repeated across branches once): a role granted two columns reads
+-- those, and is refused any other, whoever the end user is.
+CREATE ROLE acl_reg_narrow NOLOGIN;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_narrow;
+GRANT SELECT (id, status) ON enf_notes TO acl_reg_narrow;
+SET ROLE acl_reg_narrow;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+DO $$
+DECLARE
+    line text;
+    scans int := 0;
+BEGIN
+    FOR line IN EXPLAIN (COSTS OFF) SELECT id FROM enf_notes LOOP
+        scans := scans + (line ~ 'Scan on enf_notes')::int;
+    END LOOP;
+    RAISE NOTICE 'scans of enf_notes in the plan: %', scans;
+END $$;
+SELECT array_agg(id ORDER BY id) AS narrow_reads_id FROM enf_notes;
+SELECT body FROM enf_notes;
+SELECT status FROM enf_notes WHERE body IS NOT NULL;
+RESET acl.user_id;
+SELECT body FROM enf_notes;
+RESET ROLE;
+REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_narrow;
+REVOKE ALL ON enf_notes FROM acl_reg_narrow;
+DROP ROLE acl_reg_narrow;
+
 CREATE FUNCTION visible() RETURNS int[] LANGUAGE sql AS $$ SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM enf_notes $$;
 
 SET ROLE acl_reg_writer_app;
@@ -293,7 +321,7 @@ RESET ROLE;
 DROP TABLE enf_secrets;
 
 DROP TABLE enf_notes;
-DROP FUNCTION visible();
+DROP FUNCTION visible(), enf_am_admin(), enf_visible_plpgsql();
 REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_writer_app, acl_reg_table_owner;
 DROP ROLE acl_reg_writer_app;
 DROP ROLE acl_reg_table_owner;

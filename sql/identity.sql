@@ -85,7 +85,13 @@ RESET acl.user_id;
 SET acl.user_id = 'not-a-uuid';
 SET acl.user_id = '30000000-0000-4000-8000-00000000000';
 SET acl.user_id = '{30000000-0000-4000-8000-000000000001}';
+SET acl.user_id = '3000000-00000-4000-8000-000000000001';
+SET acl.user_id = '3000000g-0000-4000-8000-000000000001';
+SET acl.user_id = '30000000-0000-4000-8000-00000000000-';
 SHOW acl.user_id;
+-- Upper-case digits are the same uuid (the error names it as uuid_out does).
+SET acl.user_id = '30000000-0000-4000-8000-0000000000AB';
+SELECT acl.current_user_id();
 SET acl.user_id = '300000000000400080000000000000001';
 SET acl.user_id = '30000000000040008000000000000001';
 SELECT acl.current_user_id();

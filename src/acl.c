@@ -42,41 +42,41 @@ void		_PG_init(void);
 bool
 acl_parse_uuid(const char *text, pg_uuid_t *out)
 {
-	int			digits = 0;
+	/* hex digit values; -1 for anything else (gates parse one per branch decision) */
+	static int8 hex_value[256];
+	static bool hex_ready = false;
 	size_t		len = strlen(text);
 	bool		hyphenated = (len == 36);
+	pg_uuid_t	uuid;
 
+	if (!hex_ready)
+	{
+		memset(hex_value, -1, sizeof(hex_value));
+		for (int i = 0; i < 10; i++)
+			hex_value['0' + i] = i;
+		for (int i = 0; i < 6; i++)
+			hex_value['a' + i] = hex_value['A' + i] = 10 + i;
+		hex_ready = true;
+	}
 	if (len != 36 && len != 32)
 		return false;
-	for (size_t i = 0; i < len; i++)
+	if (hyphenated &&
+		(text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-'))
+		return false;
+	for (int i = 0; i < UUID_LEN; i++)
 	{
-		char		c = text[i];
-		int			nibble;
+		/* byte i's digits: after the hyphens that precede them */
+		int			at = 2 * i + (hyphenated ? (i >= 4) + (i >= 6) + (i >= 8) + (i >= 10) : 0);
+		int			high = hex_value[(unsigned char) text[at]];
+		int			low = hex_value[(unsigned char) text[at + 1]];
 
-		if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23))
-		{
-			if (c != '-')
-				return false;
-			continue;
-		}
-		if (c >= '0' && c <= '9')
-			nibble = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			nibble = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			nibble = c - 'A' + 10;
-		else
+		if ((high | low) < 0)
 			return false;
-		if (out)
-		{
-			if (digits % 2 == 0)
-				out->data[digits / 2] = (unsigned char) (nibble << 4);
-			else
-				out->data[digits / 2] |= (unsigned char) nibble;
-		}
-		digits++;
+		uuid.data[i] = (unsigned char) ((high << 4) | low);
 	}
-	return digits == 32;
+	if (out)
+		*out = uuid;
+	return true;
 }
 
 static bool
