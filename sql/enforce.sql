@@ -320,6 +320,47 @@ RESET acl.user_id;
 RESET ROLE;
 DROP TABLE enf_secrets;
 
+-- A variable with a path ($CURRENT_USER.department) is read once per
+-- execution as well, in writes too; and grouping sets see the calls a
+-- query groups by as written, so rollup rows null them.
+CREATE TABLE enf_desks (id int PRIMARY KEY, department text, note text);
+GRANT SELECT, UPDATE ON enf_desks TO acl_reg_writer_app;
+INSERT INTO enf_desks VALUES (1, 'north', 'n'), (2, 'south', 's');
+UPDATE acl.users SET department = 'north' WHERE id = 'a1000000-0000-4000-8000-000000000001';
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_desks', 'read', NULL, '{id,note}'),
+    ('a0000000-0000-4000-8000-0000000000a1', 'enf_desks', 'update',
+     '{"department": {"_eq": "$CURRENT_USER.department"}}', '{note}');
+SET ROLE acl_reg_writer_app;
+SET acl.user_id = 'a1000000-0000-4000-8000-000000000001';
+DO $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXPLAIN (VERBOSE, COSTS OFF) UPDATE enf_desks SET note = note || '!' LOOP
+        IF line ~ 'dynamic_value|InitPlan|Filter' THEN
+            RAISE NOTICE '%', regexp_replace(line, '^\s+', '');
+        END IF;
+    END LOOP;
+END $$;
+UPDATE enf_desks SET note = note || '!' RETURNING id, note;
+SELECT acl.is_admin() AS admin, count(*) FROM enf_desks
+ GROUP BY ROLLUP (acl.is_admin()) HAVING acl.is_admin() IS NULL;
+SELECT acl.current_user_id() = 'a1000000-0000-4000-8000-000000000001' AS me, count(*) FROM enf_desks
+ GROUP BY ROLLUP (acl.current_user_id()) ORDER BY 1 NULLS LAST;
+-- With acl_admin dropped by hand, columns stay masked (nobody is admin),
+-- until a sync puts it back.
+RESET ROLE;
+DROP POLICY acl_admin ON enf_desks;
+SET ROLE acl_reg_writer_app;
+SELECT id, department, note FROM enf_desks ORDER BY id;
+RESET ROLE;
+SELECT acl.sync() > 0 AS resynced;
+SELECT count(*) AS admin_policies FROM pg_policy WHERE polrelid = 'enf_desks'::regclass AND polname = 'acl_admin';
+RESET acl.user_id;
+DELETE FROM acl.permissions WHERE collection = 'enf_desks'::regclass;
+DROP TABLE enf_desks;
+
 DROP TABLE enf_notes;
 DROP FUNCTION visible(), enf_am_admin(), enf_visible_plpgsql();
 REVOKE SET ON PARAMETER acl.user_id FROM acl_reg_writer_app, acl_reg_table_owner;

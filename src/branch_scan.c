@@ -239,7 +239,7 @@ acl_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
-	if (rte->rtekind == RTE_RELATION && rel->reloptkind == RELOPT_BASEREL)
+	if (rte->rtekind == RTE_RELATION && IS_SIMPLE_REL(rel))
 		acl_order_gated_arms(root, rel);
 	if (rte->rtekind != RTE_SUBQUERY || !rte->inh || rel->reloptkind != RELOPT_BASEREL ||
 		IS_DUMMY_REL(rel))

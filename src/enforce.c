@@ -478,7 +478,8 @@ unconditional_arms_first(List *arms)
 static Expr *
 column_condition(Relation rel, const TableEntry *table, char action, const char *column)
 {
-	List	   *arms = list_make1(policy_qual(rel, "acl_admin"));
+	Expr	   *admin = policy_qual(rel, "acl_admin");
+	List	   *arms = admin != NULL ? list_make1(admin) : NIL;
 	bool		all = true;
 
 	for (int i = 0; i < table->npermissions; i++)
@@ -511,6 +512,9 @@ column_condition(Relation rel, const TableEntry *table, char action, const char 
 															   InvalidOid, InvalidOid,
 															   COERCE_EXPLICIT_CALL)));
 	}
+	/* acl_admin dropped by hand, say: no arm left grants the column to anyone. */
+	if (arms == NIL)
+		return (Expr *) makeBoolConst(false, false);
 	return list_length(arms) == 1 ? linitial(arms) : makeBoolExpr(OR_EXPR, unconditional_arms_first(arms), -1);
 }
 

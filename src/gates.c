@@ -129,11 +129,37 @@ is_once_call(Node *node)
  * The query: gates become twin calls.
  * ---------------------------------------------------------------------- */
 
+/*
+ * A query with grouping sets matches its target list and HAVING against
+ * the grouped expressions with equal(), so that rollup rows null them:
+ * rewriting some occurrences of a call and not others would break that.
+ * There the calls are left as they are written (read per row, still right);
+ * the queries of their sublinks are rewritten as any other.
+ */
 typedef struct TwinContext
 {
 	bool		plain;			/* plain calls are gates too */
+	bool		frozen;			/* a grouping-sets query's target list or HAVING */
 	bool		replaced;
 } TwinContext;
+
+/* A constant, or an ARRAY[...] of them (a variable's path) */
+static bool
+is_constant(Node *node)
+{
+	ListCell   *lc;
+
+	if (IsA(node, Const))
+		return true;
+	if (!IsA(node, ArrayExpr) || ((ArrayExpr *) node)->multidims)
+		return false;
+	foreach(lc, ((ArrayExpr *) node)->elements)
+	{
+		if (!IsA(lfirst(lc), Const))
+			return false;
+	}
+	return true;
+}
 
 static bool
 is_call_of_constants(Node *node)
@@ -144,7 +170,7 @@ is_call_of_constants(Node *node)
 		return false;
 	foreach(lc, ((FuncExpr *) node)->args)
 	{
-		if (!IsA(lfirst(lc), Const))
+		if (!is_constant(lfirst(lc)))
 			return false;
 	}
 	return true;
@@ -176,7 +202,7 @@ once_call(Node *node, bool plain)
 static void
 replace_gate(Node **slot, TwinContext *cxt)
 {
-	Node	   *twin = *slot != NULL ? once_call(*slot, cxt->plain) : NULL;
+	Node	   *twin = *slot != NULL && !cxt->frozen ? once_call(*slot, cxt->plain) : NULL;
 
 	if (twin != NULL)
 	{
@@ -227,8 +253,27 @@ gates_to_twins(Node *node, void *context)
 			replace_gate(&((WithCheckOption *) node)->qual, cxt);
 			break;
 		case T_Query:
-			replace_gate(&((Query *) node)->havingQual, cxt);
-			return query_tree_walker((Query *) node, gates_to_twins, context, 0);
+			{
+				Query	   *query = (Query *) node;
+				bool		outer_frozen = cxt->frozen;
+				List	   *tlist;
+				Node	   *having;
+
+				cxt->frozen = query->groupingSets != NIL;
+				replace_gate(&query->havingQual, cxt);
+				(void) gates_to_twins((Node *) query->targetList, cxt);
+				(void) gates_to_twins(query->havingQual, cxt);
+				cxt->frozen = false;
+				tlist = query->targetList;
+				having = query->havingQual;
+				query->targetList = NIL;
+				query->havingQual = NULL;
+				(void) query_tree_walker(query, gates_to_twins, context, 0);
+				query->targetList = tlist;
+				query->havingQual = having;
+				cxt->frozen = outer_frozen;
+				return false;
+			}
 		default:
 			break;
 	}
@@ -250,30 +295,43 @@ is_dynamic_call(Node *node)
 	return false;
 }
 
+typedef struct WrapContext
+{
+	bool		frozen;			/* as TwinContext's */
+	bool		wrapped;
+} WrapContext;
+
 /* Each query that gets a sublink is marked, or the planner would not look for it. */
 static Node *
-dynamic_calls_to_sublinks(Node *node, bool *wrapped)
+dynamic_calls_to_sublinks(Node *node, WrapContext *cxt)
 {
 	if (node == NULL)
 		return NULL;
 	check_stack_depth();
 	if (IsA(node, Query))
 	{
-		bool		inner = false;
-		Query	   *query = query_tree_mutator((Query *) node, dynamic_calls_to_sublinks, &inner,
-											   QTW_DONT_COPY_QUERY);
+		Query	   *query = (Query *) node;
+		WrapContext inner = {query->groupingSets != NIL, false};
+		List	   *tlist = (List *) dynamic_calls_to_sublinks((Node *) query->targetList, &inner);
+		Node	   *having = dynamic_calls_to_sublinks(query->havingQual, &inner);
 
-		query->hasSubLinks |= inner;
+		inner.frozen = false;
+		query->targetList = NIL;
+		query->havingQual = NULL;
+		query = query_tree_mutator(query, dynamic_calls_to_sublinks, &inner, QTW_DONT_COPY_QUERY);
+		query->targetList = tlist;
+		query->havingQual = having;
+		query->hasSubLinks |= inner.wrapped;
 		return (Node *) query;
 	}
 	if (acl_selected_expr(node) != NULL && is_dynamic_call(acl_selected_expr(node)))
 		return node;			/* (SELECT call) already */
-	if (is_dynamic_call(node))
+	if (!cxt->frozen && is_dynamic_call(node))
 	{
-		*wrapped = true;
+		cxt->wrapped = true;
 		return (Node *) acl_initplan_of((Expr *) copyObject(node));
 	}
-	return expression_tree_mutator(node, dynamic_calls_to_sublinks, wrapped);
+	return expression_tree_mutator(node, dynamic_calls_to_sublinks, cxt);
 }
 
 static bool
@@ -300,14 +358,18 @@ row_security_applied(Node *node, void *context)
 bool
 acl_gates_to_once_calls(Query *query)
 {
-	TwinContext cxt = {false, false};
+	TwinContext cxt = {false, false, false};
 
 	look_up_gates();
 	if (!OidIsValid(once_oid[0]))	/* acl is not installed here */
 		return false;
 	cxt.plain = row_security_applied((Node *) query, NULL);
 	if (cxt.plain)
-		(void) dynamic_calls_to_sublinks((Node *) query, NULL);
+	{
+		WrapContext wrap = {false, false};
+
+		(void) dynamic_calls_to_sublinks((Node *) query, &wrap);
+	}
 	(void) gates_to_twins((Node *) query, &cxt);
 	return cxt.replaced;
 }
