@@ -305,6 +305,8 @@ typedef struct WrapContext
 static Node *
 dynamic_calls_to_sublinks(Node *node, WrapContext *cxt)
 {
+	Node	   *selected;
+
 	if (node == NULL)
 		return NULL;
 	check_stack_depth();
@@ -324,7 +326,8 @@ dynamic_calls_to_sublinks(Node *node, WrapContext *cxt)
 		query->hasSubLinks |= inner.wrapped;
 		return (Node *) query;
 	}
-	if (acl_selected_expr(node) != NULL && is_dynamic_call(acl_selected_expr(node)))
+	selected = acl_selected_expr(node);
+	if (selected != NULL && is_dynamic_call(selected))
 		return node;			/* (SELECT call) already */
 	if (!cxt->frozen && is_dynamic_call(node))
 	{
