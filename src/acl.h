@@ -121,8 +121,14 @@ extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payl
 /* enforce.c: masks and write checks through the planner and executor */
 extern void acl_enforce_init(void);
 extern Oid	acl_function(const char *name, int nargs, Oid *argtypes);
-extern bool *acl_open_gates(ArrayType *gates, Oid elemtype, int *n);
-extern bool acl_branch_runs(int32 branch, const bool *open, int n);
+typedef struct AclOpenGates
+{
+	int			ngates;
+	bool	   *open;			/* per gate */
+	bool		covered;		/* every gate of some "cover" token is open */
+} AclOpenGates;
+extern AclOpenGates acl_open_gates(ArrayType *array, Oid elemtype);
+extern bool acl_branch_runs(int32 branch, const AclOpenGates *gates);
 extern Node *acl_selected_expr(Node *node);
 extern Expr *acl_initplan_of(Expr *expr);
 
@@ -140,6 +146,10 @@ extern AclPlanTicket acl_plan_cache_ticket(void);
 extern void acl_plan_cache_store(Query *parse, const char *query_string, int cursor_options,
 								 ParamListInfo bound_params, const AclPlanTicket *ticket,
 								 PlannedStmt *plan);
+
+/* coverage.c: proofs that rules together match every row */
+extern List *acl_rule_bands(Expr *rule, Index varno);
+extern bool acl_bands_cover(List *bands, Oid relid);
 
 /* branch_scan.c: run only the branch of a managed table's read that is open */
 #define ACL_BRANCH_ALIAS "acl_arm"

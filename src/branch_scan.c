@@ -36,6 +36,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -46,6 +47,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/optimizer.h"
 #include "miscadmin.h"
+#include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
@@ -75,6 +77,7 @@ typedef struct BranchScanState
 	ExprState  *filter;			/* the chosen branch's one-time filter */
 	bool		filter_checked;
 	bool		filter_passed;
+	ExecProcNodeMtd exec_custom_scan;	/* the executor's, until the branch runs */
 } BranchScanState;
 
 static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -177,7 +180,7 @@ branch_numbers(PlannerInfo *root, Index parent, Const **tokens)
 		if (call->funcid != decision || !IsA(k, Const) || k->constisnull ||
 			!IsA(gates, Const) || gates->constisnull ||
 			(*tokens != NULL && !equal(*tokens, gates)) ||
-			DatumGetInt32(k->constvalue) < 0 || DatumGetInt32(k->constvalue) > ACL_MAX_BRANCHES ||
+			DatumGetInt32(k->constvalue) < 0 || DatumGetInt32(k->constvalue) > ACL_MAX_BRANCHES + 1 ||
 			bms_is_member(DatumGetInt32(k->constvalue), seen))
 			return NULL;
 		*tokens = gates;
@@ -379,17 +382,16 @@ decide_branch(BranchScanState *state)
 	Const	   *tokens = linitial_node(Const, cscan->custom_private);
 	List	   *branches = lsecond(cscan->custom_private);
 	MemoryContext old;
-	bool	   *open;
-	int			n;
+	AclOpenGates gates;
 	ListCell   *lp;
 	ListCell   *lb;
 
 	acl_require_preloaded();
-	open = acl_open_gates(DatumGetArrayTypeP(tokens->constvalue), TEXTOID, &n);
+	gates = acl_open_gates(DatumGetArrayTypeP(tokens->constvalue), TEXTOID);
 	state->decided = true;
 	forboth(lp, cscan->custom_plans, lb, branches)
 	{
-		if (!acl_branch_runs(lfirst_int(lb), open, n))
+		if (!acl_branch_runs(lfirst_int(lb), &gates))
 			continue;
 		old = MemoryContextSwitchTo(estate->es_query_cxt);
 		start_deferred_initplans(&state->css, foreach_current_index(lp));
@@ -401,6 +403,20 @@ decide_branch(BranchScanState *state)
 		state->branch = lfirst_int(lb);
 		break;
 	}
+}
+
+/*
+ * Once the branch runs and its rows need nothing from this scan, each row
+ * comes straight from it: no per-row call of the executor's custom scan
+ * dispatch and of the checks above.  A rescan, which checks the filter
+ * again, restores them.
+ */
+static TupleTableSlot *
+exec_chosen_branch(PlanState *pstate)
+{
+	TupleTableSlot *slot = ExecProcNode(((BranchScanState *) pstate)->chosen);
+
+	return TupIsNull(slot) ? ExecClearTuple(pstate->ps_ResultTupleSlot) : slot;
 }
 
 static TupleTableSlot *
@@ -422,6 +438,11 @@ exec_branch_scan(CustomScanState *node)
 	}
 	if (!state->filter_passed)
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
+	if (node->ss.ps.ps_ProjInfo == NULL)
+	{
+		state->exec_custom_scan = node->ss.ps.ExecProcNodeReal;
+		ExecSetExecProcNode(&node->ss.ps, exec_chosen_branch);
+	}
 	slot = ExecProcNode(state->chosen);
 	if (TupIsNull(slot))
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
@@ -465,6 +486,8 @@ rescan_branch_scan(CustomScanState *node)
 	 */
 	ExecReScan(state->chosen);
 	state->filter_checked = false;
+	if (state->exec_custom_scan != NULL)
+		ExecSetExecProcNode(&node->ss.ps, state->exec_custom_scan);
 }
 
 static void
@@ -875,6 +898,71 @@ collapse_branch(Plan *branch, Const *tokens, int32 number, List **filter)
 	return branch;
 }
 
+/*
+ * A branch of a read that gives the query no column (count(*), EXISTS)
+ * projects an empty row from each row it reads.  A scan whose target list
+ * is its tuple's own columns returns the tuple as it is, as PostgreSQL's
+ * scans do wherever no exact target list is asked for: nothing above reads
+ * a column of it.  Only scans of a table or an index with plain columns,
+ * and only where the rows stream into a plain aggregate: a Material, Hash
+ * or CTE above keeps what it is given, and asks for the smallest rows.
+ */
+static void
+return_scanned_tuples(Plan *reader, List *rtable)
+{
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	if (reader->targetlist != NIL)
+		return;
+	switch (nodeTag(reader))
+	{
+		case T_IndexOnlyScan:
+			foreach(lc, ((IndexOnlyScan *) reader)->indextlist)
+			{
+				TargetEntry *column = lfirst(lc);
+
+				if (!IsA(column->expr, Var))
+					return;
+				tlist = lappend(tlist, makeTargetEntry((Expr *) makeVar(INDEX_VAR, column->resno,
+																		exprType((Node *) column->expr),
+																		exprTypmod((Node *) column->expr),
+																		exprCollation((Node *) column->expr),
+																		0),
+													   column->resno, NULL, false));
+			}
+			break;
+		case T_SeqScan:
+		case T_IndexScan:
+		case T_BitmapHeapScan:
+			{
+				Index		scanrelid = ((Scan *) reader)->scanrelid;
+				Relation	rel = relation_open(rt_fetch(scanrelid, rtable)->relid, NoLock);
+				TupleDesc	desc = RelationGetDescr(rel);
+
+				for (int i = 0; i < desc->natts; i++)
+				{
+					Form_pg_attribute att = TupleDescAttr(desc, i);
+
+					/* The executor would project all of them instead. */
+					if (att->attisdropped || att->atthasmissing)
+					{
+						relation_close(rel, NoLock);
+						return;
+					}
+					tlist = lappend(tlist, makeTargetEntry((Expr *) makeVar(scanrelid, i + 1, att->atttypid,
+																			att->atttypmod, att->attcollation, 0),
+														   i + 1, NULL, false));
+				}
+				relation_close(rel, NoLock);
+			}
+			break;
+		default:
+			return;
+	}
+	reader->targetlist = tlist;
+}
+
 static bool
 defer_in_branch_scans(Plan *plan, void *context)
 {
@@ -924,6 +1012,22 @@ acl_branch_initplan_ids(PlannedStmt *stmt)
 	return cxt.noted;
 }
 
+/* Branch scans whose rows stream, columnless, into a plain aggregate. */
+static bool
+stream_into_aggregates(Plan *plan, void *context)
+{
+	Plan	   *below = plan->lefttree;
+	ListCell   *lc;
+
+	if (!IsA(plan, Agg) || ((Agg *) plan)->aggstrategy != AGG_PLAIN || below == NULL ||
+		!IsA(below, CustomScan) || ((CustomScan *) below)->methods != &branch_scan_methods ||
+		below->targetlist != NIL)
+		return false;
+	foreach(lc, ((CustomScan *) below)->custom_plans)
+		return_scanned_tuples(lfirst(lc), context);
+	return false;
+}
+
 /*
  * Called on every finished plan.  Not in parallel plans: a worker is sent
  * the statement's subplans, not the scan's.
@@ -939,6 +1043,9 @@ acl_defer_branch_initplans(PlannedStmt *stmt)
 	acl_walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
 	foreach(lc, stmt->subplans)
 		acl_walk_plan(lfirst(lc), defer_in_branch_scans, &cxt);
+	acl_walk_plan(stmt->planTree, stream_into_aggregates, stmt->rtable);
+	foreach(lc, stmt->subplans)
+		acl_walk_plan(lfirst(lc), stream_into_aggregates, stmt->rtable);
 }
 
 void

@@ -946,18 +946,120 @@ gate_token(const ArmGroup *group, const GateFunctions *fn)
 	return NULL;
 }
 
+/* Groups with bands beyond these are not combined: each set tried is a sweep. */
+#define ACL_MAX_COVER_CANDIDATES 8
+#define ACL_MAX_COVERS 8
+
+/*
+ * The sets of groups (bitmasks of their positions) whose rules together
+ * match every row of relid, smallest first: a group with an unrestricted
+ * permission, or whose own rules' bands cover, alone; then sets of the
+ * groups with bands, when all of those together cover.  A set that holds
+ * a smaller one is not listed.  NIL unless bands prove some set: a group
+ * with an unrestricted permission is cheap enough in the branch of two or
+ * more open groups, first in its OR, to be worth no branch of its own.
+ */
+static List *
+covering_sets(List *groups, Oid relid)
+{
+	List	   *covers = NIL;
+	List	   *bands[ACL_MAX_BRANCHES];
+	int			candidates[ACL_MAX_COVER_CANDIDATES];
+	int			ncandidates = 0;
+	List	   *all = NIL;
+	List	   *found = NIL;	/* masks over candidates */
+	bool		proven = false;
+	ListCell   *lc;
+
+	foreach(lc, groups)
+	{
+		int			i = foreach_current_index(lc);
+		Expr	   *rule = group_rule(lfirst(lc));
+
+		if (rule == NULL)
+		{
+			covers = lappend_int(covers, 1 << i);
+			continue;
+		}
+		bands[i] = acl_rule_bands(rule, 1);
+		if (bands[i] == NIL)
+			continue;
+		if (acl_bands_cover(bands[i], relid))
+		{
+			covers = lappend_int(covers, 1 << i);
+			proven = true;
+		}
+		else if (ncandidates < ACL_MAX_COVER_CANDIDATES)
+		{
+			candidates[ncandidates++] = i;
+			all = list_concat(all, bands[i]);
+		}
+	}
+	if (ncandidates < 2 || !acl_bands_cover(all, relid))
+		return proven ? list_truncate(covers, ACL_MAX_COVERS) : NIL;
+	for (int size = 2; size <= ncandidates; size++)
+	{
+		for (uint32 mask = 3; mask < (1U << ncandidates); mask++)
+		{
+			List	   *union_bands = NIL;
+			bool		holds_found = false;
+			int			groups_mask = 0;
+
+			if (pg_popcount32(mask) != size)
+				continue;
+			foreach(lc, found)
+				holds_found |= (mask & (uint32) lfirst_int(lc)) == (uint32) lfirst_int(lc);
+			if (holds_found)
+				continue;
+			for (int c = 0; c < ncandidates; c++)
+			{
+				if (mask & (1U << c))
+				{
+					union_bands = list_concat(union_bands, bands[candidates[c]]);
+					groups_mask |= 1 << candidates[c];
+				}
+			}
+			if (!acl_bands_cover(union_bands, relid))
+				continue;
+			found = lappend_int(found, (int) mask);
+			covers = lappend_int(covers, groups_mask);
+			if (list_length(covers) >= ACL_MAX_COVERS)
+				return covers;
+		}
+	}
+	return found != NIL || proven ? list_truncate(covers, ACL_MAX_COVERS) : NIL;
+}
+
+/* "cover p q ...": the 1-based positions of a cover's groups among the gates. */
+static char *
+cover_token(int groups_mask)
+{
+	StringInfoData token;
+
+	initStringInfo(&token);
+	appendStringInfoString(&token, "cover");
+	for (int i = 0; i < ACL_MAX_BRANCHES; i++)
+	{
+		if (groups_mask & (1 << i))
+			appendStringInfo(&token, " %d", i + 1);
+	}
+	return token.data;
+}
+
 /*
  * Whether a branch runs, given every group's gate:
  * acl._branch_open_gates(branch, '{tokens}') when every gate has a token,
- * else acl._branch_open(branch, VARIADIC gates).  Built once per table
- * reference with branch 0; decision_for() numbers each branch's copy.
+ * with a "cover" token after them for each of covers, else
+ * acl._branch_open(branch, VARIADIC gates), and covers becomes NIL.  Built
+ * once per table reference with branch 0; decision_for() numbers each
+ * branch's copy.
  */
 static Node *
-branch_open_call(List *groups)
+branch_open_call(List *groups, List **covers)
 {
 	Const	   *number = makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(0),
 								   false, true);
-	Datum	   *tokens = palloc(sizeof(Datum) * list_length(groups));
+	Datum	   *tokens = palloc(sizeof(Datum) * (list_length(groups) + list_length(*covers)));
 	int			ntokens = 0;
 	Oid			has_policy_args[2] = {UUIDOID, TEXTOID};
 	Oid			share_reads_arg = REGCLASSOID;
@@ -978,7 +1080,11 @@ branch_open_call(List *groups)
 	if (ntokens == list_length(groups))
 	{
 		Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
-		ArrayType  *array = construct_array(tokens, ntokens, TEXTOID, -1, false, TYPALIGN_INT);
+		ArrayType  *array;
+
+		foreach(lc, *covers)
+			tokens[ntokens++] = CStringGetTextDatum(cover_token(lfirst_int(lc)));
+		array = construct_array(tokens, ntokens, TEXTOID, -1, false, TYPALIGN_INT);
 
 		return (Node *) makeFuncExpr(acl_function("_branch_open_gates", 2, argtypes), BOOLOID,
 									 list_make2(number,
@@ -992,6 +1098,8 @@ branch_open_call(List *groups)
 		ArrayExpr  *gates = makeNode(ArrayExpr);
 		FuncExpr   *call;
 
+		/* Booleans cannot say which gates make a cover: no branch for one. */
+		*covers = NIL;
 		gates->array_typeid = BOOLARRAYOID;
 		gates->element_typeid = BOOLOID;
 		gates->multidims = false;
@@ -1136,16 +1244,20 @@ disjuncts(Expr *expr)
  * a condition that goes costs no copy of its sublinks.
  */
 static Expr *
-assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
+assumed_mask(Expr *value, AssumedGates *known, Expr *rule, Oid relid)
 {
 	Expr	   *e = assume_outside_sublinks(value, known);
 	CaseWhen   *w;
 	List	   *condition;
 	ListCell   *lc;
 
-	if (!IsA(e, CaseExpr) || list_length(((CaseExpr *) e)->args) != 1 || rule == NULL)
+	if (!IsA(e, CaseExpr) || list_length(((CaseExpr *) e)->args) != 1)
 		return assume_in_sublinks(e, known);
 	w = linitial_node(CaseWhen, ((CaseExpr *) e)->args);
+	if (acl_bands_cover(acl_rule_bands(w->expr, 1), relid))
+		return assume_in_sublinks(w->result, known);
+	if (rule == NULL)
+		return assume_in_sublinks(e, known);
 	condition = disjuncts(w->expr);
 	foreach(lc, disjuncts(rule))
 	{
@@ -1160,9 +1272,11 @@ assumed_mask(Expr *value, AssumedGates *known, Expr *rule)
  * leaf's query with the group's rule as its last security qual, and the
  * decision whether it runs as its WHERE, which the planner makes a
  * one-time filter.  (As a security qual it would be a filter on every row.)
+ * With every_row, the branch of two or more open groups that together
+ * cover every row: no rule at all.
  */
 static Query *
-arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
+arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, bool every_row, int branch)
 {
 	RangeTblEntry *leaf_table = linitial_node(RangeTblEntry, leaf->rtable);
 	List	   *leaf_quals = leaf_table->securityQuals;
@@ -1190,7 +1304,8 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 		foreach(lc, set->groups)
 			arms = lappend(arms, group_arm(lfirst(lc)));
 		/* acl_order_gated_arms() orders the arms once they are estimated. */
-		table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
+		if (!every_row)
+			table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
 		q->targetList = copyObject(leaf_tlist);
 	}
 	else
@@ -1202,14 +1317,17 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
 		if (rule != NULL)
 		{
 			rule = assume_outside_sublinks(rule, &known);
-			table->securityQuals = lappend(table->securityQuals, assume_in_sublinks(rule, &known));
+			if (acl_bands_cover(acl_rule_bands(rule, 1), table->relid))
+				rule = NULL;
+			else
+				table->securityQuals = lappend(table->securityQuals, assume_in_sublinks(rule, &known));
 		}
 		foreach(lc, leaf_tlist)
 		{
 			TargetEntry *tle = flatCopyTargetEntry(lfirst(lc));
 
 			if (!tle->resjunk && IsA(tle->expr, CaseExpr))
-				tle->expr = assumed_mask(tle->expr, &known, rule);
+				tle->expr = assumed_mask(tle->expr, &known, rule, table->relid);
 			else
 				tle->expr = copyObject(tle->expr);
 			q->targetList = lappend(q->targetList, tle);
@@ -1224,7 +1342,9 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, int branch)
  * SELECT * FROM branch_1 UNION ALL ... over copies of leaf: one branch per
  * group, run when its gate is the only open one (the usual case: an end
  * user's policies seldom overlap on one table), and one for two or more
- * open groups that reads their OR'd arms in one scan, as PostgreSQL would.
+ * open groups that reads their OR'd arms in one scan, as PostgreSQL would;
+ * and when some sets of groups together match every row, one more that
+ * reads without a rule, for two or more open groups holding such a set.
  */
 static Query *
 union_of_arms(Query *leaf, List *restrictive, List *groups)
@@ -1235,7 +1355,9 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 	List	   *types = NIL;
 	List	   *typmods = NIL;
 	List	   *collations = NIL;
-	int			nbranches = list_length(groups) == 1 ? 1 : list_length(groups) + 1;
+	int			ngroups = list_length(groups);
+	int			nbranches;
+	List	   *covers = NIL;
 	Oid			share_reads_arg = REGCLASSOID;
 	Oid			share_field_args[2] = {REGCLASSOID, TEXTOID};
 	BranchSet	set;
@@ -1261,17 +1383,26 @@ union_of_arms(Query *leaf, List *restrictive, List *groups)
 	}
 	set.restrictive = restrictive;
 	set.groups = groups;
-	set.decision = list_length(groups) == 1 ? NULL : branch_open_call(groups);
+	set.decision = NULL;
+	if (ngroups > 1)
+	{
+		covers = covering_sets(groups, linitial_node(RangeTblEntry, leaf->rtable)->relid);
+		set.decision = branch_open_call(groups, &covers);
+	}
+	nbranches = ngroups == 1 ? 1 : ngroups + 1 + (covers != NIL ? 1 : 0);
 	set.share_reads = acl_function("_share_reads", 1, &share_reads_arg);
 	set.share_field = acl_function("_share_field", 2, share_field_args);
 	for (int i = 0; i < nbranches; i++)
 	{
-		ArmGroup   *open = i < list_length(groups) ? list_nth(groups, i) : NULL;
+		ArmGroup   *open = i < ngroups ? list_nth(groups, i) : NULL;
 		RangeTblEntry *member = makeNode(RangeTblEntry);
 		RangeTblRef *ref = makeNode(RangeTblRef);
 
+		/* Numbered as acl_branch_runs() counts: groups 1..n, 0, cover n + 1. */
+		int			number = i < ngroups ? i + 1 : i == ngroups ? 0 : ngroups + 1;
+
 		member->rtekind = RTE_SUBQUERY;
-		member->subquery = arm_branch(leaf, &set, open, open ? i + 1 : 0);
+		member->subquery = arm_branch(leaf, &set, open, i > ngroups, number);
 		member->eref = makeAlias(ACL_BRANCH_ALIAS, colnames);
 		member->inFromCl = true;
 		u->rtable = lappend(u->rtable, member);
@@ -2435,17 +2566,24 @@ acl_enforce_init(void)
  * Run-time helpers the planner hook inserts.
  * ---------------------------------------------------------------------- */
 
-/* Branch k > 0 runs when gate k is the only open one; branch 0 for two or more. */
+/*
+ * Branch k of n gates runs when gate k is the only open one, branch 0 when
+ * two or more are; but branch n + 1, which reads every row, when two or
+ * more are and every gate of a "cover" token is: their rules together
+ * match every row.
+ */
 bool
-acl_branch_runs(int32 branch, const bool *open, int n)
+acl_branch_runs(int32 branch, const AclOpenGates *gates)
 {
 	int			nopen = 0;
 
-	for (int i = 0; i < n; i++)
-		nopen += open[i] ? 1 : 0;
-	if (branch == 0)
-		return nopen >= 2;
-	return nopen == 1 && branch >= 1 && branch <= n && open[branch - 1];
+	for (int i = 0; i < gates->ngates; i++)
+		nopen += gates->open[i] ? 1 : 0;
+	if (nopen == 1)
+		return branch >= 1 && branch <= gates->ngates && gates->open[branch - 1];
+	if (nopen >= 2 && gates->covered)
+		return branch == gates->ngates + 1;
+	return nopen >= 2 && branch == 0;
 }
 
 /*
@@ -2536,31 +2674,83 @@ gate_token_open(const char *token, GateReader *reader)
 }
 
 /*
+ * Whether the gates a "cover p q ..." token names, by their positions
+ * among the n gates before it, are all open.
+ */
+static bool
+cover_token_open(const char *token, const bool *open, int n)
+{
+	const char *p = token + strlen("cover");
+	bool		all_open = true;
+	int			count = 0;
+
+	while (*p == ' ')
+	{
+		char	   *end;
+		long		position;
+
+		p++;
+		errno = 0;
+		position = strtol(p, &end, 10);
+		if (end == p || errno != 0 || position < 1 || position > n || (*end != ' ' && *end != '\0'))
+			break;
+		all_open &= open[position - 1];
+		count++;
+		p = end;
+	}
+	if (*p != '\0' || count == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid cover \"%s\"", token),
+				 errdetail("A cover is \"cover\" followed by the positions of gates listed before it."),
+				 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
+	return all_open;
+}
+
+/*
  * Which gates of an array are open: booleans as they are, tokens of
  * gate_token() evaluated.  NULL counts as closed, so an unresolvable gate
- * opens nothing.
+ * opens nothing.  "cover" tokens follow the gates.
  */
-bool *
-acl_open_gates(ArrayType *gates, Oid elemtype, int *n)
+AclOpenGates
+acl_open_gates(ArrayType *array, Oid elemtype)
 {
 	Datum	   *values;
 	bool	   *nulls;
-	bool	   *open;
+	int			n;
+	AclOpenGates gates = {0, NULL, false};
 	GateReader	reader = {false, false, NULL};
 
-	if (ARR_ELEMTYPE(gates) != elemtype)
+	if (ARR_ELEMTYPE(array) != elemtype)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("acl branch gates must be of type %s", format_type_be(elemtype))));
 	if (elemtype == BOOLOID)
-		deconstruct_array(gates, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, n);
+		deconstruct_array(array, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, &n);
 	else
-		deconstruct_array(gates, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, n);
-	open = palloc(sizeof(bool) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-		open[i] = !nulls[i] && (elemtype == BOOLOID ? DatumGetBool(values[i])
-								: gate_token_open(TextDatumGetCString(values[i]), &reader));
-	return open;
+		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
+	gates.open = palloc(sizeof(bool) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *token;
+
+		if (elemtype == BOOLOID)
+		{
+			gates.open[gates.ngates++] = !nulls[i] && DatumGetBool(values[i]);
+			continue;
+		}
+		token = nulls[i] ? NULL : TextDatumGetCString(values[i]);
+		if (token != NULL && strncmp(token, "cover", strlen("cover")) == 0)
+			gates.covered |= cover_token_open(token, gates.open, gates.ngates);
+		else if (i > gates.ngates)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("acl branch gate \"%s\" follows a cover", token ? token : "NULL"),
+					 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
+		else
+			gates.open[gates.ngates++] = token != NULL && gate_token_open(token, &reader);
+	}
+	return gates;
 }
 
 PG_FUNCTION_INFO_V1(acl_branch_open);
@@ -2569,13 +2759,12 @@ PG_FUNCTION_INFO_V1(acl_branch_open);
 Datum
 acl_branch_open(PG_FUNCTION_ARGS)
 {
-	bool	   *open;
-	int			n;
+	AclOpenGates gates;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	open = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), BOOLOID, &n);
-	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), open, n));
+	gates = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), BOOLOID);
+	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), &gates));
 }
 
 PG_FUNCTION_INFO_V1(acl_branch_open_gates);
@@ -2584,14 +2773,13 @@ PG_FUNCTION_INFO_V1(acl_branch_open_gates);
 Datum
 acl_branch_open_gates(PG_FUNCTION_ARGS)
 {
-	bool	   *open;
-	int			n;
+	AclOpenGates gates;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
 	acl_require_preloaded();
-	open = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &n);
-	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), open, n));
+	gates = acl_open_gates(PG_GETARG_ARRAYTYPE_P(1), TEXTOID);
+	PG_RETURN_BOOL(acl_branch_runs(PG_GETARG_INT32(0), &gates));
 }
 
 PG_FUNCTION_INFO_V1(acl_denied_field);
