@@ -44,6 +44,12 @@ RETURN (SELECT jsonb_build_object('acl_tps', round(a.value::numeric, 1), 'baseli
          WHERE (a.workload, a.arm, b.workload, b.arm) = (w, 'acl', w, 'baseline'));
 UPDATE bench.results SET checks = checks || jsonb_build_object('pooled_random_patient', bench.pair('W5.pooled'))
  WHERE id = 'W5' AND bench.pair('W5.pooled') IS NOT NULL;
+-- W4 as a client receives it: tps, so its time ratio is baseline / acl.
+UPDATE bench.results SET checks = checks || jsonb_build_object('sent_to_a_client', bench.pair('W4.client')
+           || jsonb_build_object('time_ratio', round((SELECT b.value / a.value FROM bench.measurements a, bench.measurements b
+                                                       WHERE (a.workload, a.arm, b.workload, b.arm)
+                                                             = ('W4.client', 'acl', 'W4.client', 'baseline'))::numeric, 3)))
+ WHERE id = 'W4' AND bench.pair('W4.client') IS NOT NULL;
 -- W7.roundtrip's baseline also sends the identity statement: how much of
 -- W7's gap is that statement, and how far acl is from a baseline with it.
 UPDATE bench.results SET checks = checks || jsonb_build_object('baseline_with_identity_statement',
@@ -70,9 +76,13 @@ UPDATE bench.results SET notes = concat_ws('; ',
     CASE id WHEN 'W3' THEN CASE WHEN (SELECT plan ~ 'glucose_readings_patient_time_idx' FROM bench.plans
                                        WHERE (workload, arm, analyzed) = ('W3', 'acl', false))
                                 THEN 'index used' ELSE 'INDEX NOT USED' END
-            WHEN 'W4' THEN format('acl %s rows, baseline %s; other rows showing masked columns: %s; own row shows them: %s',
+            WHEN 'W4' THEN format('acl %s rows, baseline %s; other rows showing masked columns: %s; own row shows them: %s; '
+                                  'sent to a client (pgbench): acl %s tps, baseline %s tps, time ratio %sx',
                                   acl_rows, baseline_rows, regexp_replace(checks->>'other_rows_showing_masked_columns', '^ok: ', ''),
-                                  regexp_replace(checks->>'own_row_shows_them', '^ok: ', ''))
+                                  regexp_replace(checks->>'own_row_shows_them', '^ok: ', ''),
+                                  coalesce(checks#>>'{sent_to_a_client,acl_tps}', '-'),
+                                  coalesce(checks#>>'{sent_to_a_client,baseline_tps}', '-'),
+                                  coalesce(checks#>>'{sent_to_a_client,time_ratio}', '-'))
             WHEN 'W5' THEN format('one patient per connection; pooled, a random patient per transaction: '
                                   'acl %s tps, baseline %s tps, ratio %sx; '
                                   'preset fills patient: %s; validation refuses value 900: %s; field check refuses patient: %s',

@@ -256,6 +256,10 @@ attempt W2 measure W2
 step "W4 and W6.W4: SELECT * on profiles with masked columns"
 attempt W4 measure W4
 attempt W4 sql -c "INSERT INTO bench.checks SELECT 'W4', bench.check_w4($PATIENT)"
+# The same rows sent to a client: SPI's copying of each computed row, which
+# no client path has, is most of what W4 measures in the backend.
+attempt W4 pgbench_pair W4.client bench_app w4_acl.sql postgres w4_base.sql \
+    -D patient_uid="$(sql -Atc "SELECT bench.uid($PATIENT)")"
 step "W3: W1 while Carb research holds note _icontains"
 attempt W3 sql -c "SELECT bench.w3_permission(true)"
 attempt W3 measure W3
