@@ -37,6 +37,8 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -51,6 +53,7 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
 
 #include "acl.h"
 
@@ -898,6 +901,19 @@ collapse_branch(Plan *branch, Const *tokens, int32 number, List **filter)
 	return branch;
 }
 
+static bool
+index_is_btree(Oid indexid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(indexid));
+	bool		btree;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	btree = ((Form_pg_class) GETSTRUCT(tuple))->relam == BTREE_AM_OID;
+	ReleaseSysCache(tuple);
+	return btree;
+}
+
 /*
  * A branch of a read that gives the query no column (count(*), EXISTS)
  * projects an empty row from each row it reads.  A scan whose target list
@@ -918,6 +934,9 @@ return_scanned_tuples(Plan *reader, List *rtable)
 	switch (nodeTag(reader))
 	{
 		case T_IndexOnlyScan:
+			/* btree returns every column; other methods may not (canreturn). */
+			if (!index_is_btree(((IndexOnlyScan *) reader)->indexid))
+				return;
 			foreach(lc, ((IndexOnlyScan *) reader)->indextlist)
 			{
 				TargetEntry *column = lfirst(lc);
