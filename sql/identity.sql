@@ -221,5 +221,53 @@ RESET acl.user_id;
 DELETE FROM acl.users WHERE id IN ('30000000-0000-4000-8000-000000000011',
     '30000000-0000-4000-8000-000000000012', '30000000-0000-4000-8000-000000000013');
 
+-- The setting is parsed once, when set; every way PostgreSQL restores a
+-- value (a function's SET clause, a savepoint, a rejected value, the end
+-- of the transaction) restores the parsed user with it.
+CREATE FUNCTION user_in_function() RETURNS uuid LANGUAGE sql
+    SET acl.user_id = '30000000-0000-4000-8000-000000000002'
+    AS 'SELECT acl.current_user_id()';
+SET acl.user_id = '30000000-0000-4000-8000-000000000001';
+SELECT user_in_function() AS in_function, acl.current_user_id() AS after;
+BEGIN;
+SET LOCAL acl.user_id = '30000000000040008000000000000003';
+SAVEPOINT s;
+SET LOCAL acl.user_id = '30000000-0000-4000-8000-000000000002';
+SELECT acl.current_user_id() AS in_savepoint;
+ROLLBACK TO s;
+SELECT acl.current_user_id() AS after_rollback_to;
+COMMIT;
+SELECT acl.current_user_id() AS after_commit;
+SET acl.user_id = 'not-a-uuid';
+SELECT acl.current_user_id() AS after_rejected_value;
+RESET acl.user_id;
+SELECT acl.current_user_id() IS NULL AS public_after_reset;
+DROP FUNCTION user_in_function();
+
+-- Users are found by index probes; whether a user has attachments of
+-- their own comes from the set of such users, or, past 4096 of them, from
+-- a probe of each.  Both give the same answer, as does a table with no
+-- index to probe.
+BEGIN;
+INSERT INTO acl.users (id, email, role, status)
+SELECT ('31000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'many' || n || '@example.org',
+       '10000000-0000-4000-8000-000000000002', 'active'
+  FROM generate_series(1, 4200) n;
+INSERT INTO acl.access ("user", policy)
+SELECT ('31000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, '20000000-0000-4000-8000-000000000004'
+  FROM generate_series(1, 4100) n;
+SELECT u AS user_no, policy_names(acl.current_policies()) AS policies
+  FROM unnest('{1,4100,4101,4200}'::int[]) WITH ORDINALITY AS t(u, o),
+       LATERAL (SELECT set_config('acl.user_id', '31000000-0000-4000-8000-' || lpad(u::text, 12, '0'), true)) s
+ ORDER BY o;
+ROLLBACK;
+BEGIN;
+ALTER TABLE acl.users DROP CONSTRAINT users_pkey CASCADE;
+SET LOCAL acl.user_id = '30000000-0000-4000-8000-000000000001';
+SELECT role_names(acl.current_roles()) AS roles, policy_names(acl.current_policies()) AS policies;
+SET LOCAL acl.user_id = '30000000-0000-4000-8000-0000000000fe';
+SELECT acl.current_user_id();
+ROLLBACK;
+
 DROP ROLE acl_reg_app;
 DROP ROLE acl_reg_web;

@@ -54,6 +54,12 @@ typedef struct AclCacheEntry
 	AclAccess	access;
 } AclCacheEntry;
 
+/*
+ * Past this many users with attachments of their own, attached_users is
+ * not kept and each new user costs a second probe instead.
+ */
+#define ACL_ATTACHED_USERS_MAX 4096
+
 static HTAB *access_cache = NULL;
 static HTAB *role_cache = NULL;
 static AclCacheEntry *anonymous_entry = NULL;	/* the public principal */
@@ -61,7 +67,14 @@ static AclCacheEntry *roleless_entry = NULL;	/* role-less users */
 static uint64 cache_generation = 0;
 static int	cache_builds = 0;	/* bounds what rebuilt entries leave behind */
 
-static SPIPlanPtr user_plan = NULL;
+/*
+ * The users acl.access attaches policies to directly (keys only), read
+ * whole, so that a new end user, who usually has none, costs one probe of
+ * acl.users.  NULL with attached_scope valid: too many; probe each user.
+ */
+static HTAB *attached_users = NULL;
+static AclCacheScope attached_scope;
+
 static SPIPlanPtr tree_plan = NULL;
 static SPIPlanPtr attach_plan = NULL;
 
@@ -309,17 +322,33 @@ cache_entry(HTAB *table, AclCacheEntry **keyless, const pg_uuid_t *key)
 	return *keyless;
 }
 
+/* SPI as the catalog's owner, for the lookups that are queries. */
+static void
+catalog_spi_begin(AclCatalogScope *scope)
+{
+	acl_catalog_enter(scope);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static void
+catalog_spi_end(AclCatalogScope *scope)
+{
+	SPI_finish();
+	acl_catalog_leave(scope);
+}
+
 /*
  * The reach of a role (NULL: of role-less users) for users with no
- * attachments of their own, from role_cache.  Called within SPI.  The
- * arrays are never freed before the cache context is reset, so users'
- * entries may share them.
+ * attachments of their own, from role_cache.  The arrays are never freed
+ * before the cache context is reset, so users' entries may share them.
  */
 static const AclAccess *
 role_reach(const pg_uuid_t *role_id)
 {
 	AclCacheEntry *entry = cache_entry(role_cache, &roleless_entry, role_id);
 	AclCacheScope scope;
+	AclCatalogScope catalog;
 
 	if (acl_cache_scope_valid(&entry->scope))
 		return &entry->access;
@@ -331,49 +360,84 @@ role_reach(const pg_uuid_t *role_id)
 	if (role_id != NULL)
 		entry->access.role_id = *role_id;
 	/* A user of this role with no attachments: only role rows (or public ones) match. */
+	catalog_spi_begin(&catalog);
 	load_reach(&entry->access, true, false, acl_cache_context());
+	catalog_spi_end(&catalog);
 	entry->scope = scope;
 	cache_builds++;
 	return &entry->access;
 }
 
+static bool
+user_has_attachments(const pg_uuid_t *user_id)
+{
+	if (!acl_cache_scope_valid(&attached_scope))
+	{
+		AclCacheScope scope = acl_cache_scope_now();
+		pg_uuid_t  *users = palloc(sizeof(pg_uuid_t) * ACL_ATTACHED_USERS_MAX);
+		int			n = acl_catalog_uuid_values("access", "user", users, ACL_ATTACHED_USERS_MAX);
+
+		if (attached_users != NULL)
+			hash_destroy(attached_users);
+		attached_users = NULL;
+		if (n >= 0)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(pg_uuid_t);
+			ctl.entrysize = sizeof(pg_uuid_t);
+			ctl.hcxt = acl_cache_context();
+			attached_users = hash_create("acl users with attachments", Max(n, 16), &ctl,
+										 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			for (int i = 0; i < n; i++)
+				(void) hash_search(attached_users, &users[i], HASH_ENTER, NULL);
+		}
+		pfree(users);
+		attached_scope = scope;
+	}
+	if (attached_users == NULL)
+		return acl_catalog_row_by_uuid("access", "user", user_id, 0, NULL, NULL, NULL, NULL);
+	return hash_search(attached_users, user_id, HASH_FIND, NULL) != NULL;
+}
+
+/*
+ * The user's row: status and role; and whether acl.access attaches
+ * policies to the user directly.  False if there is no such user.  Index
+ * probes, not SPI: a pooled backend does this for every end user it has
+ * not seen, and most of them share their role's cached reach.
+ */
+static bool
+read_user(AclAccess *access, bool *own_attachments)
+{
+	static const char *const columns[] = {"status", "role"};
+	static const Oid types[] = {VARCHAROID, UUIDOID};
+	Datum		values[2];
+	bool		isnull[2];
+
+	if (!acl_catalog_row_by_uuid("users", "id", &access->user_id,
+								 2, columns, types, values, isnull))
+		return false;
+	if (isnull[0])
+		access->status[0] = '\0';
+	else
+		text_to_cstring_buffer(DatumGetTextPP(values[0]), access->status, sizeof(access->status));
+	access->has_role = !isnull[1];
+	if (!isnull[1])
+		access->role_id = *DatumGetUUIDP(values[1]);
+	*own_attachments = user_has_attachments(&access->user_id);
+	return true;
+}
+
 static void
 load_access(AclAccess *access, MemoryContext target)
 {
-	AclCatalogScope scope;
 	bool		own_attachments = true;
-
-	acl_catalog_enter(&scope);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 
 	access->user_exists = false;
 	access->has_role = access->role_only;
 	access->status[0] = '\0';
 	if (!access->anonymous && !access->role_only)
-	{
-		Oid			argtypes[1] = {UUIDOID};
-		Datum		args[1];
-
-		args[0] = UUIDPGetDatum(&access->user_id);
-		acl_spi_select_kept(&user_plan,
-							"SELECT u.status, u.role,"
-							"       EXISTS (SELECT FROM acl.access a WHERE a.\"user\" = u.id)"
-							"  FROM acl.users u WHERE u.id = $1",
-							1, argtypes, args, NULL, 1);
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[0];
-			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
-			bool		isnull;
-
-			access->user_exists = true;
-			strlcpy(access->status, status ? status : "", sizeof(access->status));
-			access->role_id = acl_spi_uuid(tuple, SPI_tuptable->tupdesc, 2, &isnull);
-			access->has_role = !isnull;
-			own_attachments = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
-		}
-	}
+		access->user_exists = read_user(access, &own_attachments);
 
 	if (access->user_exists && !own_attachments && target == acl_cache_context())
 	{
@@ -387,10 +451,13 @@ load_access(AclAccess *access, MemoryContext target)
 		access->app = reach->app;
 	}
 	else
-		load_reach(access, access->user_exists, access->user_exists, target);
+	{
+		AclCatalogScope catalog;
 
-	SPI_finish();
-	acl_catalog_leave(&scope);
+		catalog_spi_begin(&catalog);
+		load_reach(access, access->user_exists, access->user_exists, target);
+		catalog_spi_end(&catalog);
+	}
 }
 
 static void
@@ -406,6 +473,8 @@ reset_cache_if_stale(void)
 	MemoryContextReset(cxt);
 	anonymous_entry = NULL;
 	roleless_entry = NULL;
+	attached_users = NULL;
+	attached_scope.generation = 0;
 	ctl.keysize = sizeof(pg_uuid_t);
 	ctl.entrysize = sizeof(AclCacheEntry);
 	ctl.hcxt = cxt;

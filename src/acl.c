@@ -42,9 +42,14 @@ void		_PG_init(void);
 bool
 acl_parse_uuid(const char *text, pg_uuid_t *out)
 {
-	/* hex digit values; -1 for anything else (gates parse one per branch decision) */
+	/*
+	 * hex digit values, -1 for anything else; and where each byte's two
+	 * digits start in the hyphenated form.  The gates of every execution
+	 * parse uuids, so this avoids per-character arithmetic.
+	 */
 	static int8 hex_value[256];
 	static bool hex_ready = false;
+	static const uint8 hyphenated_at[UUID_LEN] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 	size_t		len = strlen(text);
 	bool		hyphenated = (len == 36);
 	pg_uuid_t	uuid;
@@ -65,10 +70,9 @@ acl_parse_uuid(const char *text, pg_uuid_t *out)
 		return false;
 	for (int i = 0; i < UUID_LEN; i++)
 	{
-		/* byte i's digits: after the hyphens that precede them */
-		int			at = 2 * i + (hyphenated ? (i >= 4) + (i >= 6) + (i >= 8) + (i >= 10) : 0);
-		int			high = hex_value[(unsigned char) text[at]];
-		int			low = hex_value[(unsigned char) text[at + 1]];
+		const unsigned char *digits = (const unsigned char *) text + (hyphenated ? hyphenated_at[i] : 2 * i);
+		int			high = hex_value[digits[0]];
+		int			low = hex_value[digits[1]];
 
 		if ((high | low) < 0)
 			return false;
@@ -79,18 +83,46 @@ acl_parse_uuid(const char *text, pg_uuid_t *out)
 	return true;
 }
 
+/*
+ * acl.user_id parsed once, when it is set: the value of the setting in
+ * force, or NULL when it is empty.  GUC keeps the parsed form (the hook's
+ * "extra") with each value it saves, so SET LOCAL, RESET and function SET
+ * clauses restore the right one.
+ */
+const pg_uuid_t *acl_user_id_parsed = NULL;
+
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
 {
+	pg_uuid_t	parsed;
+
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
-	if (acl_parse_uuid(*newval, NULL))
+	if (acl_parse_uuid(*newval, &parsed))
+	{
+		/* GUC frees it with free() (PostgreSQL 16 adds guc_malloc for this) */
+		pg_uuid_t  *copy = malloc(sizeof(pg_uuid_t));
+
+		if (copy == NULL)
+		{
+			GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+			return false;
+		}
+		*copy = parsed;
+		*extra = copy;
 		return true;
+	}
 	GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
 	GUC_check_errmsg("invalid value for acl.user_id: \"%s\"", *newval);
 	GUC_check_errdetail("acl.user_id takes the uuid of a row of acl.users.");
 	GUC_check_errhint("Use the form 6f1c2e3a-8b7d-4c5e-9f00-1a2b3c4d5e6f, or an empty string for the public principal.");
 	return false;
+}
+
+static void
+assign_user_id(const char *newval, void *extra)
+{
+	acl_user_id_parsed = (const pg_uuid_t *) extra;
 }
 
 static bool
@@ -136,7 +168,7 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
-							   check_user_id, NULL, NULL);
+							   check_user_id, assign_user_id, NULL);
 
 	DefineCustomStringVariable("acl.token",
 							   "A static token or HS256 JWT proving the end user's identity.",

@@ -20,6 +20,7 @@
 
 /* acl.c: settings */
 extern char *acl_user_id_setting;
+extern const pg_uuid_t *acl_user_id_parsed;
 extern char *acl_token_setting;
 extern char *acl_jwt_secret;
 extern char *acl_jwt_user_claim;
@@ -37,6 +38,10 @@ typedef struct AclCatalogScope
 extern void acl_catalog_enter(AclCatalogScope *scope);
 extern void acl_catalog_leave(AclCatalogScope *scope);
 extern Oid	acl_catalog_relid(const char *relname);
+extern bool acl_catalog_row_by_uuid(const char *table, const char *key_column, const pg_uuid_t *key,
+									int ncolumns, const char *const *columns, const Oid *types,
+									Datum *values, bool *isnull);
+extern int	acl_catalog_uuid_values(const char *table, const char *column, pg_uuid_t *out, int max);
 extern uint64 acl_catalog_generation;
 
 /*

@@ -22,9 +22,14 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -33,10 +38,14 @@
 #include "nodes/makefuncs.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -125,6 +134,203 @@ acl_catalog_leave(AclCatalogScope *scope)
 {
 	AtEOXact_GUC(true, scope->saved_nestlevel);
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
+}
+
+/*
+ * A btree index of rel whose leading column is attnum and compares it
+ * with uuid's default equality; InvalidOid if there is none, and the probe
+ * reads the table instead.  Partial and not-yet-valid indexes do not count.
+ */
+static Oid
+uuid_index_on(Relation rel, AttrNumber attnum)
+{
+	Oid			uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		Form_pg_index index;
+		bool		usable;
+
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tuple);
+		usable = index->indisvalid && index->indnkeyatts >= 1 &&
+			index->indkey.values[0] == attnum &&
+			heap_attisnull(tuple, Anum_pg_index_indpred, NULL);
+		if (usable)
+		{
+			bool		isnull;
+			oidvector  *opclasses = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, tuple,
+																				 Anum_pg_index_indclass,
+																				 &isnull));
+
+			usable = !isnull && get_opclass_family(opclasses->values[0]) == uuid_family;
+		}
+		ReleaseSysCache(tuple);
+		if (usable)
+		{
+			HeapTuple	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+
+			if (HeapTupleIsValid(classtup))
+			{
+				usable = ((Form_pg_class) GETSTRUCT(classtup))->relam == BTREE_AM_OID;
+				ReleaseSysCache(classtup);
+				if (usable)
+				{
+					found = indexoid;
+					break;
+				}
+			}
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* Which index serves a probe; kept for one catalog generation. */
+typedef struct UuidProbe
+{
+	const char *table;
+	const char *key_column;
+	uint64		generation;
+	AttrNumber	key_attnum;
+	Oid			index;
+} UuidProbe;
+
+static UuidProbe uuid_probes[4];
+
+static AttrNumber
+column_attnum(Relation rel, const char *column, Oid expected_type)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), column) != 0)
+			continue;
+		if (att->atttypid != expected_type)
+			break;
+		return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("column %s of acl.%s is missing or has the wrong type",
+					column, RelationGetRelationName(rel)),
+			 errdetail("acl reads it as type %s.", format_type_be(expected_type)),
+			 errhint("Reinstall the extension: DROP EXTENSION acl; CREATE EXTENSION acl.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/* What SPI's read-only lookups saw: the running statement's snapshot. */
+static Snapshot
+statement_snapshot(void)
+{
+	return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+}
+
+/*
+ * The row of acl.<table> whose uuid column key_column equals key, as the
+ * statement's snapshot sees it, read through an index when one serves the
+ * column.  Returns false if there is none; otherwise fills values/isnull
+ * with the ncolumns columns named in columns (of the types in types),
+ * copied into the current memory context.
+ *
+ * Why not SPI: this runs for every end user a pooled backend has not seen
+ * yet, and a parsed, planned and executed statement cost several times the
+ * index probe.  Like the owner's SPI lookups it checks no privileges and
+ * applies no row security: it reads on the extension's behalf.
+ */
+bool
+acl_catalog_row_by_uuid(const char *table, const char *key_column, const pg_uuid_t *key,
+						int ncolumns, const char *const *columns, const Oid *types,
+						Datum *values, bool *isnull)
+{
+	UuidProbe  *probe = NULL;
+	Relation	rel;
+	ScanKeyData scankey;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	bool		found = false;
+
+	for (int i = 0; i < (int) lengthof(uuid_probes) && probe == NULL; i++)
+		if (uuid_probes[i].table == NULL ||
+			(strcmp(uuid_probes[i].table, table) == 0 &&
+			 strcmp(uuid_probes[i].key_column, key_column) == 0))
+			probe = &uuid_probes[i];
+	if (probe == NULL)
+		elog(ERROR, "too many kinds of acl catalog probe");
+
+	rel = table_open(acl_catalog_relid(table), AccessShareLock);
+	if (probe->table == NULL || probe->generation != acl_catalog_generation)
+	{
+		probe->key_attnum = column_attnum(rel, key_column, UUIDOID);
+		probe->index = uuid_index_on(rel, probe->key_attnum);
+		probe->table = table;
+		probe->key_column = key_column;
+		probe->generation = acl_catalog_generation;
+	}
+
+	snapshot = statement_snapshot();
+	ScanKeyInit(&scankey, probe->key_attnum, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(key));
+	scan = systable_beginscan(rel, probe->index, OidIsValid(probe->index), snapshot, 1, &scankey);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		found = true;
+		for (int i = 0; i < ncolumns; i++)
+		{
+			AttrNumber	attnum = column_attnum(rel, columns[i], types[i]);
+			Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+			Datum		d = heap_getattr(tuple, attnum, desc, &isnull[i]);
+
+			values[i] = isnull[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, NoLock);
+	return found;
+}
+
+/*
+ * The non-null values of uuid column `column` of acl.<table>, read in full
+ * under the statement's snapshot, into out (duplicates included).  Returns
+ * how many, or -1 once there are more than max.
+ */
+int
+acl_catalog_uuid_values(const char *table, const char *column, pg_uuid_t *out, int max)
+{
+	Relation	rel = table_open(acl_catalog_relid(table), AccessShareLock);
+	AttrNumber	attnum = column_attnum(rel, column, UUIDOID);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, statement_snapshot(), 0, NULL);
+	HeapTuple	tuple;
+	int			n = 0;
+
+	while (n >= 0 && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			continue;
+		if (n == max)
+			n = -1;
+		else
+			out[n++] = *DatumGetUUIDP(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, NoLock);
+	return n;
 }
 
 MemoryContext

@@ -2640,49 +2640,79 @@ parse_policy_gate(const char *token, pg_uuid_t *policy, char *action, size_t act
 }
 
 /*
- * A gate token of gate_token(), evaluated for the current end user as
- * acl.is_admin() and acl.has_policy() would.
+ * The tokens of one gate array, parsed.  The same arrays are read at every
+ * execution of every managed read, so the last few are kept parsed: a hit
+ * costs a comparison of the array's bytes instead of parsing each token.
  */
-static bool
-gate_token_open(const char *token, GateReader *reader)
+typedef enum GateKind
 {
-	char		action[16];
-	char		extra;
-	unsigned int relid;
+	GATE_CLOSED,				/* a NULL token */
+	GATE_ADMIN,
+	GATE_POLICY,
+	GATE_SHARE
+} GateKind;
+
+typedef struct ParsedGate
+{
+	GateKind	kind;
 	pg_uuid_t	policy;
+	char		action[16];
+	Oid			relid;
+} ParsedGate;
 
-	if (strcmp(token, "admin") == 0)
-		return gate_reader_access(reader)->admin;
-	if (parse_policy_gate(token, &policy, action, sizeof(action)))
-	{
-		const AclAccess *access = gate_reader_access(reader);
+typedef struct ParsedGates
+{
+	MemoryContext context;		/* holds all of the entry; NULL: unused */
+	Size		size;			/* the array's bytes, the key */
+	char	   *bytes;
+	int			ngates;
+	ParsedGate *gates;
+	int			ncovers;
+	uint64	   *covers;			/* per cover, its gates' bits (position - 1) */
+} ParsedGates;
 
-		return acl_principal_holds(reader->share_session, access, &policy, action);
-	}
-	if (sscanf(token, "share %u %c", &relid, &extra) == 1)
+/* Gates per array: a table's policy groups are far fewer (ACL_MAX_BRANCHES). */
+#define GATE_MAX 64
+
+#define GATE_CACHE_SIZE 8
+static ParsedGates gate_cache[GATE_CACHE_SIZE];
+static int	gate_cache_next = 0;
+
+static void
+parse_gate_token(const char *token, ParsedGate *gate)
+{
+	unsigned int relid;
+	char		extra;
+
+	memset(gate, 0, sizeof(ParsedGate));
+	if (token == NULL)
+		gate->kind = GATE_CLOSED;
+	else if (strcmp(token, "admin") == 0)
+		gate->kind = GATE_ADMIN;
+	else if (parse_policy_gate(token, &gate->policy, gate->action, sizeof(gate->action)))
+		gate->kind = GATE_POLICY;
+	else if (sscanf(token, "share %u %c", &relid, &extra) == 1)
 	{
-		/* It may look up other users: the access kept may be freed. */
-		reader->resolved = false;
-		return acl_share_reads_relation((Oid) relid);
+		gate->kind = GATE_SHARE;
+		gate->relid = (Oid) relid;
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid gate \"%s\"", token),
-			 errdetail("A gate is \"admin\", \"policy <uuid> <action>\" or \"share <relation oid>\"."),
-			 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
-	return false;				/* keep compiler quiet */
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid gate \"%s\"", token),
+				 errdetail("A gate is \"admin\", \"policy <uuid> <action>\" or \"share <relation oid>\"."),
+				 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
 }
 
 /*
- * Whether the gates a "cover p q ..." token names, by their positions
- * among the n gates before it, are all open.
+ * A "cover p q ..." token: the positions (1-based, among the n gates
+ * before it) of gates whose rules together match every row.
  */
-static bool
-cover_token_open(const char *token, const bool *open, int n)
+static uint64
+parse_cover_token(const char *token, int n)
 {
 	const char *p = token + strlen("cover");
-	bool		all_open = true;
-	int			count = 0;
+	uint64		positions = 0;
 
 	while (*p == ' ')
 	{
@@ -2694,17 +2724,104 @@ cover_token_open(const char *token, const bool *open, int n)
 		position = strtol(p, &end, 10);
 		if (end == p || errno != 0 || position < 1 || position > n || (*end != ' ' && *end != '\0'))
 			break;
-		all_open &= open[position - 1];
-		count++;
+		positions |= UINT64CONST(1) << (position - 1);
 		p = end;
 	}
-	if (*p != '\0' || count == 0)
+	if (*p != '\0' || positions == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid cover \"%s\"", token),
 				 errdetail("A cover is \"cover\" followed by the positions of gates listed before it."),
 				 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
-	return all_open;
+	return positions;
+}
+
+/*
+ * The parsed form of a text[] of gate tokens, "cover" tokens last; from
+ * the cache, or parsed and validated (raising on a bad token) and kept.
+ */
+static const ParsedGates *
+parsed_gates(ArrayType *array)
+{
+	Size		size = VARSIZE(array);
+	ParsedGates parsed = {0};
+	ParsedGates *entry;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	MemoryContext old;
+
+	for (int i = 0; i < GATE_CACHE_SIZE; i++)
+		if (gate_cache[i].context != NULL && gate_cache[i].size == size &&
+			memcmp(gate_cache[i].bytes, array, size) == 0)
+			return &gate_cache[i];
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
+	parsed.gates = palloc(sizeof(ParsedGate) * Max(n, 1));
+	parsed.covers = palloc(sizeof(uint64) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *token = nulls[i] ? NULL : TextDatumGetCString(values[i]);
+
+		if (token != NULL && strncmp(token, "cover", strlen("cover")) == 0)
+			parsed.covers[parsed.ncovers++] = parse_cover_token(token, parsed.ngates);
+		else if (parsed.ngates == GATE_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("more than %d acl branch gates", GATE_MAX),
+					 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
+		else if (i > parsed.ngates)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("acl branch gate \"%s\" follows a cover", token ? token : "NULL"),
+					 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
+		else
+			parse_gate_token(token, &parsed.gates[parsed.ngates++]);
+	}
+
+	/* Valid: keep it, in place of the oldest entry. */
+	entry = &gate_cache[gate_cache_next];
+	gate_cache_next = (gate_cache_next + 1) % GATE_CACHE_SIZE;
+	if (entry->context != NULL)
+		MemoryContextDelete(entry->context);
+	entry->context = AllocSetContextCreate(TopMemoryContext, "acl parsed gates",
+										   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(entry->context);
+	entry->size = size;
+	entry->bytes = palloc(size);
+	memcpy(entry->bytes, array, size);
+	entry->ngates = parsed.ngates;
+	entry->gates = palloc(sizeof(ParsedGate) * Max(parsed.ngates, 1));
+	memcpy(entry->gates, parsed.gates, sizeof(ParsedGate) * parsed.ngates);
+	entry->ncovers = parsed.ncovers;
+	entry->covers = palloc(sizeof(uint64) * Max(parsed.ncovers, 1));
+	memcpy(entry->covers, parsed.covers, sizeof(uint64) * parsed.ncovers);
+	MemoryContextSwitchTo(old);
+	return entry;
+}
+
+/* A gate, evaluated for the current end user as acl.is_admin() and acl.has_policy() would. */
+static bool
+parsed_gate_open(const ParsedGate *gate, GateReader *reader)
+{
+	switch (gate->kind)
+	{
+		case GATE_CLOSED:
+			return false;
+		case GATE_ADMIN:
+			return gate_reader_access(reader)->admin;
+		case GATE_POLICY:
+			{
+				const AclAccess *access = gate_reader_access(reader);
+
+				return acl_principal_holds(reader->share_session, access, &gate->policy, gate->action);
+			}
+		case GATE_SHARE:
+			/* It may look up other users: the access kept may be freed. */
+			reader->resolved = false;
+			return acl_share_reads_relation(gate->relid);
+	}
+	return false;				/* keep compiler quiet */
 }
 
 /*
@@ -2715,41 +2832,47 @@ cover_token_open(const char *token, const bool *open, int n)
 AclOpenGates
 acl_open_gates(ArrayType *array, Oid elemtype)
 {
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
 	AclOpenGates gates = {0, NULL, false};
 	GateReader	reader = {false, false, NULL};
+	const ParsedGates *cached;
+	ParsedGate	local[GATE_MAX];
+	int			ngates;
+	uint64		open = 0;
 
 	if (ARR_ELEMTYPE(array) != elemtype)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("acl branch gates must be of type %s", format_type_be(elemtype))));
 	if (elemtype == BOOLOID)
-		deconstruct_array(array, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, &n);
-	else
-		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &n);
-	gates.open = palloc(sizeof(bool) * Max(n, 1));
-	for (int i = 0; i < n; i++)
 	{
-		char	   *token;
+		Datum	   *values;
+		bool	   *nulls;
+		int			n;
 
-		if (elemtype == BOOLOID)
-		{
+		deconstruct_array(array, BOOLOID, 1, true, TYPALIGN_CHAR, &values, &nulls, &n);
+		gates.open = palloc(sizeof(bool) * Max(n, 1));
+		for (int i = 0; i < n; i++)
 			gates.open[gates.ngates++] = !nulls[i] && DatumGetBool(values[i]);
-			continue;
-		}
-		token = nulls[i] ? NULL : TextDatumGetCString(values[i]);
-		if (token != NULL && strncmp(token, "cover", strlen("cover")) == 0)
-			gates.covered |= cover_token_open(token, gates.open, gates.ngates);
-		else if (i > gates.ngates)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("acl branch gate \"%s\" follows a cover", token ? token : "NULL"),
-					 errhint("acl generates these calls; plans made by another acl version need the statement prepared again.")));
-		else
-			gates.open[gates.ngates++] = token != NULL && gate_token_open(token, &reader);
+		return gates;
 	}
+
+	/*
+	 * Evaluated from a copy: a share gate runs queries, whose own gates may
+	 * push this entry out of the cache.
+	 */
+	cached = parsed_gates(array);
+	ngates = cached->ngates;
+	memcpy(local, cached->gates, sizeof(ParsedGate) * ngates);
+	gates.open = palloc(sizeof(bool) * Max(ngates, 1));
+	for (int i = 0; i < ngates; i++)
+	{
+		gates.open[gates.ngates++] = parsed_gate_open(&local[i], &reader);
+		if (gates.open[i])
+			open |= UINT64CONST(1) << i;
+	}
+	cached = parsed_gates(array);
+	for (int i = 0; i < cached->ncovers; i++)
+		gates.covered |= (cached->covers[i] & open) == cached->covers[i];
 	return gates;
 }
 

@@ -44,7 +44,7 @@ acl_current_principal(void)
 	AclPrincipal principal = {true, {{0}}, NULL, NULL};
 	bool		have_user_id = acl_user_id_setting && acl_user_id_setting[0];
 	bool		have_token = acl_token_setting && acl_token_setting[0];
-	pg_uuid_t	asserted;
+	pg_uuid_t	asserted = {{0}};
 
 	/*
 	 * Changes committed by other backends reach this one at lock
@@ -53,7 +53,10 @@ acl_current_principal(void)
 	 */
 	AcceptInvalidationMessages();
 
-	if (have_user_id && !acl_parse_uuid(acl_user_id_setting, &asserted))
+	/* The check hook parsed every value it accepted; fail closed regardless. */
+	if (have_user_id && acl_user_id_parsed != NULL)
+		asserted = *acl_user_id_parsed;
+	else if (have_user_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid value for acl.user_id: \"%s\"", acl_user_id_setting)));
