@@ -2838,6 +2838,7 @@ acl_open_gates(ArrayType *array, Oid elemtype)
 	ParsedGate	local[GATE_MAX];
 	int			ngates;
 	uint64		open = 0;
+	bool		ran_queries = false;
 
 	if (ARR_ELEMTYPE(array) != elemtype)
 		ereport(ERROR,
@@ -2858,7 +2859,7 @@ acl_open_gates(ArrayType *array, Oid elemtype)
 
 	/*
 	 * Evaluated from a copy: a share gate runs queries, whose own gates may
-	 * push this entry out of the cache.
+	 * push this entry out of the cache, so after one it is looked up again.
 	 */
 	cached = parsed_gates(array);
 	ngates = cached->ngates;
@@ -2869,8 +2870,10 @@ acl_open_gates(ArrayType *array, Oid elemtype)
 		gates.open[gates.ngates++] = parsed_gate_open(&local[i], &reader);
 		if (gates.open[i])
 			open |= UINT64CONST(1) << i;
+		ran_queries |= (local[i].kind == GATE_SHARE);
 	}
-	cached = parsed_gates(array);
+	if (ran_queries)
+		cached = parsed_gates(array);
 	for (int i = 0; i < cached->ncovers; i++)
 		gates.covered |= (cached->covers[i] & open) == cached->covers[i];
 	return gates;
