@@ -5,7 +5,7 @@ MODULE_big = acl
 OBJS       = src/acl.o src/catalog.o src/identity.o src/access.o src/token.o src/inspect.o \
              src/rule_parse.o src/rule_sql.o src/rule_validate.o src/schema.o src/compile.o \
              src/dynamic.o src/lint.o src/enforce.o src/gates.o src/branch_scan.o src/share.o \
-             src/plan_cache.o src/coverage.o
+             src/plan_cache.o src/coverage.o src/masked_slot.o
 DATA       = sql/acl--$(EXTVERSION).sql
 PGFILEDESC = "acl - Directus-style permissions enforced inside PostgreSQL"
 
@@ -15,7 +15,7 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files in sql/ + expected/; isolation specs in test/specs with
 # their expected output in test/expected.
-REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks coverage writes shares shares_adversarial adversarial plan_cache
+REGRESS        = catalog identity tokens ip_access inspect compile lint validation enforce masks masked_rows coverage writes shares shares_adversarial adversarial plan_cache
 ISOLATION      = cache_invalidation enforce_concurrency
 ISOLATION_OPTS = --inputdir=test
 

@@ -47,6 +47,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "miscadmin.h"
 #include "parser/parsetree.h"
@@ -63,12 +64,15 @@ static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
 /*
  * custom_private of the path: list_make2(tokens, branch numbers); the plan
- * adds, per branch, the plan ids of its deferred initplans, their plans, and
+ * adds, per branch, the plan ids of its deferred initplans, their plans,
  * the one-time filter this scan checks for the branch (NIL: the branch
- * checks its own).
+ * checks its own), and the column masks this scan applies to the branch's
+ * rows (NIL, or list_make2(attnos, conditions under which each is shown)).
  */
 #define PRIVATE_PLANNED 2
-#define PRIVATE_DEFERRED 5
+#define PRIVATE_FILTERS 4
+#define PRIVATE_MASKS 5
+#define PRIVATE_DEFERRED 6
 
 typedef struct BranchScanState
 {
@@ -81,6 +85,11 @@ typedef struct BranchScanState
 	bool		filter_checked;
 	bool		filter_passed;
 	ExecProcNodeMtd exec_custom_scan;	/* the executor's, until the branch runs */
+	int			nmasks;			/* masked columns of the chosen branch's rows */
+	AttrNumber *mask_attnos;
+	ExprState **mask_shown;		/* per masked column: whether a row shows it */
+	int			mask_reads;		/* the last column those conditions read */
+	TupleTableSlot *masked_slot;
 } BranchScanState;
 
 static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -93,6 +102,7 @@ static void rescan_branch_scan(CustomScanState *node);
 static void start_deferred_initplans(CustomScanState *node, int index);
 static void explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es);
 static void explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es);
+static void explain_branch_masks(CustomScan *cscan, List *ancestors, ExplainState *es);
 
 static const CustomPathMethods branch_path_methods = {
 	.CustomName = BRANCH_SCAN_NAME,
@@ -138,7 +148,7 @@ branch_decision_function(void)
 static List *
 branch_filter(CustomScan *cscan, int index)
 {
-	return list_nth(llast(cscan->custom_private), index);
+	return list_nth(list_nth(cscan->custom_private, PRIVATE_FILTERS), index);
 }
 
 /*
@@ -376,6 +386,57 @@ start_deferred_initplans(CustomScanState *node, int index)
 	}
 }
 
+/* The masks this scan applies to the rows of the branch that runs. */
+static void
+start_masks(BranchScanState *state, List *masks)
+{
+	ListCell   *la;
+	ListCell   *lc;
+
+	if (masks == NIL)
+		return;
+	state->nmasks = list_length(linitial(masks));
+	state->mask_attnos = palloc(sizeof(AttrNumber) * state->nmasks);
+	state->mask_shown = palloc(sizeof(ExprState *) * state->nmasks);
+	forboth(la, linitial(masks), lc, lsecond(masks))
+	{
+		Bitmapset  *read = NULL;
+		int			column = -1;
+
+		state->mask_attnos[foreach_current_index(la)] = lfirst_int(la);
+		state->mask_shown[foreach_current_index(la)] = ExecInitExpr(lfirst(lc), &state->css.ss.ps);
+		pull_varattnos(lfirst(lc), ((Scan *) state->chosen->plan)->scanrelid, &read);
+		while ((column = bms_next_member(read, column)) >= 0)
+			state->mask_reads = Max(state->mask_reads, column + FirstLowInvalidHeapAttributeNumber);
+	}
+	state->masked_slot = ExecAllocTableSlot(&state->css.ss.ps.state->es_tupleTable,
+											ExecGetResultType(state->chosen), &AclMaskedSlotOps);
+}
+
+/* The branch's row, with the columns it may not show masked. */
+static TupleTableSlot *
+mask_row(BranchScanState *state, TupleTableSlot *slot)
+{
+	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
+	bool	   *masked = acl_masked_slot_columns(state->masked_slot);
+	bool		any = false;
+
+	ResetExprContext(econtext);
+	/* Built for this scan's virtual slot, the conditions deform nothing. */
+	slot_getsomeattrs(slot, state->mask_reads);
+	econtext->ecxt_scantuple = slot;
+	for (int i = 0; i < state->nmasks; i++)
+	{
+		bool		isnull;
+		Datum		shown = ExecEvalExprSwitchContext(state->mask_shown[i], econtext, &isnull);
+		bool		hide = isnull || !DatumGetBool(shown);
+
+		masked[state->mask_attnos[i] - 1] = hide;
+		any |= hide;
+	}
+	return any ? acl_masked_slot_store(state->masked_slot, slot) : slot;
+}
+
 /* Which branch runs, for the end user of this execution; start it. */
 static void
 decide_branch(BranchScanState *state)
@@ -401,7 +462,11 @@ decide_branch(BranchScanState *state)
 		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
 		state->css.custom_ps = list_make1(state->chosen);
 		if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+		{
 			state->filter = ExecInitQual(branch_filter(cscan, foreach_current_index(lp)), &state->css.ss.ps);
+			start_masks(state, list_nth(list_nth(cscan->custom_private, PRIVATE_MASKS),
+										foreach_current_index(lp)));
+		}
 		MemoryContextSwitchTo(old);
 		state->branch = lfirst_int(lb);
 		break;
@@ -420,6 +485,15 @@ exec_chosen_branch(PlanState *pstate)
 	TupleTableSlot *slot = ExecProcNode(((BranchScanState *) pstate)->chosen);
 
 	return TupIsNull(slot) ? ExecClearTuple(pstate->ps_ResultTupleSlot) : slot;
+}
+
+static TupleTableSlot *
+exec_masked_branch(PlanState *pstate)
+{
+	BranchScanState *state = (BranchScanState *) pstate;
+	TupleTableSlot *slot = ExecProcNode(state->chosen);
+
+	return TupIsNull(slot) ? ExecClearTuple(pstate->ps_ResultTupleSlot) : mask_row(state, slot);
 }
 
 static TupleTableSlot *
@@ -444,11 +518,13 @@ exec_branch_scan(CustomScanState *node)
 	if (node->ss.ps.ps_ProjInfo == NULL)
 	{
 		state->exec_custom_scan = node->ss.ps.ExecProcNodeReal;
-		ExecSetExecProcNode(&node->ss.ps, exec_chosen_branch);
+		ExecSetExecProcNode(&node->ss.ps, state->nmasks > 0 ? exec_masked_branch : exec_chosen_branch);
 	}
 	slot = ExecProcNode(state->chosen);
 	if (TupIsNull(slot))
 		return ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
+	if (state->nmasks > 0)
+		slot = mask_row(state, slot);
 	if (node->ss.ps.ps_ProjInfo == NULL)
 		return slot;
 
@@ -508,7 +584,42 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 			ExplainPropertyText("Branch Run", state->decided ? "none" : "never executed", es);
 	}
 	if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+	{
 		explain_branch_filters(cscan, ancestors, es);
+		explain_branch_masks(cscan, ancestors, es);
+	}
+}
+
+/* The masks this scan applies, by branch: which column shows when. */
+static void
+explain_branch_masks(CustomScan *cscan, List *ancestors, ExplainState *es)
+{
+	List	   *context = NIL;
+	ListCell   *lm;
+	ListCell   *lb;
+
+	forboth(lm, list_nth(cscan->custom_private, PRIVATE_MASKS), lb, lsecond(cscan->custom_private))
+	{
+		List	   *masks = lfirst(lm);
+		List	   *shown = NIL;
+		ListCell   *la;
+		ListCell   *lc;
+
+		if (masks == NIL)
+			continue;
+		if (context == NIL)
+			context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+		forboth(la, linitial(masks), lc, lsecond(masks))
+		{
+			Plan	   *branch = list_nth(cscan->custom_plans, foreach_current_index(lm));
+			Expr	   *column = list_nth_node(TargetEntry, branch->targetlist, lfirst_int(la) - 1)->expr;
+
+			shown = lappend(shown, psprintf("%s shown when %s",
+											deparse_expression((Node *) column, context, true, false),
+											deparse_expression(lfirst(lc), context, true, false)));
+		}
+		ExplainPropertyList(psprintf("Branch %d Masks", lfirst_int(lb)), shown, es);
+	}
 }
 
 /*
@@ -549,7 +660,7 @@ explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es)
 
 	getTypeOutputInfo(tokens->consttype, &output, &varlena);
 	ExplainPropertyText("Gates", OidOutputFunctionCall(output, tokens->constvalue), es);
-	foreach(lf, llast(cscan->custom_private))
+	foreach(lf, list_nth(cscan->custom_private, PRIVATE_FILTERS))
 	{
 		same &= rests == NIL || equal(lfirst(lf), linitial(rests));
 		rests = lappend(rests, lfirst(lf));
@@ -982,6 +1093,130 @@ return_scanned_tuples(Plan *reader, List *rtable)
 	reader->targetlist = tlist;
 }
 
+/*
+ * The condition under which a branch's column shows: expr is its value,
+ * either the column itself (NULL: no mask), a NULL (always masked) or
+ * CASE WHEN c1 THEN column [WHEN c2 THEN column ...] END, shown where c1 OR
+ * c2 ... holds (CASE tries them in that order, as OR does).  *ok is cleared
+ * for any other expression, and for conditions this scan does not
+ * evaluate in the branch's place: ones with subplans, which belong to the
+ * branch's plan, or volatile ones.
+ */
+static bool
+is_column(Expr *expr, Var *column)
+{
+	return IsA(expr, Var) && ((Var *) expr)->varno == column->varno &&
+		((Var *) expr)->varattno == column->varattno && ((Var *) expr)->varlevelsup == 0;
+}
+
+static Expr *
+shown_when(Expr *expr, Var *column, bool *ok)
+{
+	CaseExpr   *mask = (CaseExpr *) expr;
+	List	   *conds = NIL;
+	ListCell   *lc;
+
+	if (is_column(expr, column))
+		return NULL;
+	if (IsA(expr, Const) && ((Const *) expr)->constisnull &&
+		((Const *) expr)->consttype == column->vartype)
+		return (Expr *) makeBoolConst(false, false);
+	if (!IsA(expr, CaseExpr) || mask->arg != NULL || mask->casetype != column->vartype ||
+		(mask->defresult != NULL &&
+		 !(IsA(mask->defresult, Const) && ((Const *) mask->defresult)->constisnull)))
+	{
+		*ok = false;
+		return NULL;
+	}
+	foreach(lc, mask->args)
+	{
+		CaseWhen   *when = lfirst_node(CaseWhen, lc);
+
+		if (!is_column(when->result, column))
+		{
+			*ok = false;
+			return NULL;
+		}
+		conds = lappend(conds, when->expr);
+	}
+	expr = list_length(conds) == 1 ? linitial(conds) : make_orclause(conds);
+	if (contain_subplans((Node *) expr) || contain_volatile_functions((Node *) expr))
+		*ok = false;
+	return expr;
+}
+
+/*
+ * A branch that reads a table's rows whole, with some columns masked,
+ * returns the stored rows instead, and this scan masks them (masked_slot.c):
+ * whatever keeps the rows then copies most of each stored tuple, where
+ * from the branch's projection it formed a new one from every column.
+ * Only a scan of a table whose target list is its columns in order, plain
+ * or masked, with none dropped or added since its rows were stored, so
+ * that the scan, left without a projection, returns the stored rows.
+ * Returns the masks (see PRIVATE_MASKS), NIL where the branch stays as it
+ * is.
+ */
+static List *
+lift_masks(Plan *branch, List *rtable)
+{
+	Index		scanrelid;
+	RangeTblEntry *rte;
+	Relation	rel;
+	TupleDesc	desc;
+	List	   *columns = NIL;
+	List	   *attnos = NIL;
+	List	   *conds = NIL;
+	bool		ok = true;
+
+	switch (nodeTag(branch))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			break;
+		default:
+			return NIL;
+	}
+	scanrelid = ((Scan *) branch)->scanrelid;
+	rte = rt_fetch(scanrelid, rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return NIL;
+	rel = relation_open(rte->relid, NoLock);
+	desc = RelationGetDescr(rel);
+	if (list_length(branch->targetlist) != desc->natts)
+		ok = false;
+	for (int i = 0; ok && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		TargetEntry *tle = list_nth_node(TargetEntry, branch->targetlist, i);
+		Var		   *column;
+		Expr	   *shown;
+
+		if (att->attisdropped || att->atthasmissing || tle->resjunk)
+		{
+			ok = false;
+			break;
+		}
+		column = makeVar(scanrelid, i + 1, att->atttypid, att->atttypmod, att->attcollation, 0);
+		shown = shown_when(tle->expr, column, &ok);
+		columns = lappend(columns, flatCopyTargetEntry(tle));
+		((TargetEntry *) llast(columns))->expr = (Expr *) column;
+		if (shown != NULL)
+		{
+			attnos = lappend_int(attnos, i + 1);
+			conds = lappend(conds, shown);
+		}
+	}
+	relation_close(rel, NoLock);
+	if (!ok || attnos == NIL)
+		return NIL;
+	branch->targetlist = columns;
+	return list_make2(attnos, conds);
+}
+
 static bool
 defer_in_branch_scans(Plan *plan, void *context)
 {
@@ -990,6 +1225,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 	List	   *ids = NIL;
 	List	   *plans = NIL;
 	List	   *filters = NIL;
+	List	   *masks = NIL;
 	ListCell   *lc;
 
 	if (!IsA(plan, CustomScan) || cscan->methods != &branch_scan_methods ||
@@ -1006,6 +1242,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 													  foreach_current_index(lc)),
 										 &filter);
 			filters = lappend(filters, filter);
+			masks = lappend(masks, lift_masks(lfirst(lc), cxt->stmt->rtable));
 		}
 		cxt->ids = NIL;
 		cxt->plans = NIL;
@@ -1014,7 +1251,8 @@ defer_in_branch_scans(Plan *plan, void *context)
 		plans = lappend(plans, cxt->plans);
 	}
 	if (!cxt->only_note)
-		cscan->custom_private = lappend(lappend(lappend(cscan->custom_private, ids), plans), filters);
+		cscan->custom_private = lappend(lappend(lappend(lappend(cscan->custom_private, ids), plans),
+												   filters), masks);
 	return false;
 }
 

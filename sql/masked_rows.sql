@@ -1,0 +1,205 @@
+-- Whole rows with masked columns (src/masked_slot.c): where a branch reads
+-- a table's rows whole, the branch scan masks the stored rows itself, and
+-- whatever keeps them (a client, SPI, a sort, a hash, INSERT ... SELECT,
+-- CREATE TABLE AS, a cursor) must get exactly the rows a CASE per column
+-- gives.  The columns cover every way a value is stored: by value, fixed
+-- length by reference, short, 4-byte header, compressed inline
+-- and TOASTed varlenas, NULLs, and columns masked first, last and between.
+\set VERBOSITY terse
+
+CREATE ROLE acl_reg_mrow_app NOLOGIN;
+GRANT SET ON PARAMETER acl.user_id TO acl_reg_mrow_app;
+CREATE TABLE mrow (id int PRIMARY KEY, owner uuid, small int2, flag bool, amount numeric,
+                   at timestamptz, score float8, code char(3), label name, tags text[],
+                   short_note text, long_note text, big text, plain_note text, raw bytea);
+ALTER TABLE mrow ALTER COLUMN big SET STORAGE EXTERNAL;
+GRANT SELECT, INSERT ON mrow TO acl_reg_mrow_app;
+INSERT INTO mrow
+SELECT g, ('d1000000-0000-4000-8000-00000000000' || (g % 3 + 1))::uuid,
+       CASE WHEN g % 5 <> 0 THEN g END, g % 2 = 0, CASE WHEN g % 4 <> 1 THEN g * 1.5 END,
+       timestamptz '2026-01-01 00:00+00' + g * interval '1 hour', g / 3.0,
+       CASE WHEN g % 6 <> 2 THEN 'c' || g % 10 END, 'label ' || g,
+       CASE WHEN g % 3 <> 0 THEN ARRAY['t' || g, 'u'] END,
+       'n' || g, CASE WHEN g % 2 = 1 THEN repeat('long ' || g, 400) END,
+       CASE WHEN g % 3 = 1 THEN (SELECT string_agg(md5(g::text || i), '') FROM generate_series(1, 80) i) END,
+       CASE WHEN g % 7 <> 3 THEN 'plain ' || g || repeat('.', g * 10) END, CASE WHEN g % 2 = 0 THEN decode(md5(g::text), 'hex') END
+  FROM generate_series(1, 30) g;
+-- Every kind of stored value is there.
+SELECT pg_relation_size((SELECT reltoastrelid FROM pg_class WHERE oid = 'mrow'::regclass)) > 0 AS big_toasted,
+       count(*) FILTER (WHERE pg_column_size(long_note) < length(long_note)) AS long_compressed,
+       count(*) FILTER (WHERE pg_column_size(plain_note) = length(plain_note) + 4) AS with_4_byte_header
+  FROM mrow;
+
+INSERT INTO acl.policies (id, name) VALUES
+    ('d0000000-0000-4000-8000-0000000000a1', 'own rows'),
+    ('d0000000-0000-4000-8000-0000000000a2', 'some columns of every row');
+INSERT INTO acl.users (id, email) VALUES
+    ('d1000000-0000-4000-8000-000000000001', 'mrow-ada@example.org'),
+    ('d1000000-0000-4000-8000-000000000002', 'mrow-bo@example.org');
+INSERT INTO acl.access ("user", policy) VALUES
+    ('d1000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-0000000000a1'),
+    ('d1000000-0000-4000-8000-000000000002', 'd0000000-0000-4000-8000-0000000000a1');
+INSERT INTO acl.access (policy) VALUES ('d0000000-0000-4000-8000-0000000000a2');
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+    ('d0000000-0000-4000-8000-0000000000a1', 'mrow', 'read', '{"owner": {"_eq": "$CURRENT_USER"}}', '{*}'),
+    ('d0000000-0000-4000-8000-0000000000a2', 'mrow', 'read', NULL,
+     '{id,small,flag,at,score,label,short_note,plain_note}');
+
+-- What each end user must read: the masked columns NULL outside their rows
+-- (every row has an owner, so a shown owner marks the reader's own rows).
+CREATE TABLE mrow_expected AS
+SELECT u.uid AS reader, id, CASE WHEN owner = u.uid THEN owner END AS owner, small, flag,
+       CASE WHEN owner = u.uid THEN amount END AS amount, at, score,
+       CASE WHEN owner = u.uid THEN code END AS code, label,
+       CASE WHEN owner = u.uid THEN tags END AS tags, short_note,
+       CASE WHEN owner = u.uid THEN long_note END AS long_note,
+       CASE WHEN owner = u.uid THEN big END AS big, plain_note,
+       CASE WHEN owner = u.uid THEN raw END AS raw
+  FROM mrow, (VALUES ('d1000000-0000-4000-8000-000000000001'::uuid),
+                     ('d1000000-0000-4000-8000-000000000002'::uuid)) u(uid);
+CREATE VIEW mrow_expected_now AS
+SELECT id, owner, small, flag, amount, at, score, code, label, tags, short_note, long_note, big,
+       plain_note, raw
+  FROM mrow_expected WHERE reader = current_setting('acl.user_id')::uuid;
+GRANT SELECT ON mrow_expected, mrow_expected_now TO acl_reg_mrow_app;
+CREATE TABLE mrow_copy (LIKE mrow);
+GRANT SELECT, INSERT, DELETE ON mrow_copy TO acl_reg_mrow_app;
+
+-- Rows kept by SPI: a query's result, a cursor's rows, RETURN QUERY.
+CREATE FUNCTION mrow_spi_rows(how text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    rows text[];
+BEGIN
+    IF how = 'loop' THEN
+        FOR r IN SELECT * FROM mrow LOOP
+            RETURN NEXT r::text;
+        END LOOP;
+    ELSIF how = 'execute' THEN
+        FOR r IN EXECUTE 'SELECT * FROM mrow' LOOP
+            RETURN NEXT r::text;
+        END LOOP;
+    ELSIF how = 'array' THEN
+        SELECT array_agg(m::text) INTO rows FROM mrow m;
+        RETURN QUERY SELECT unnest(rows);
+    ELSE
+        RETURN QUERY SELECT m::text FROM mrow m;
+    END IF;
+END
+$$;
+-- Differences between what a reader reads and mrow_expected_now, by path.
+CREATE FUNCTION mrow_differences() RETURNS TABLE (path text, differences bigint) LANGUAGE sql AS $$
+    SELECT 'select', count(*) FROM ((SELECT * FROM mrow EXCEPT ALL SELECT * FROM mrow_expected_now)
+                                    UNION ALL
+                                    (SELECT * FROM mrow_expected_now EXCEPT ALL SELECT * FROM mrow)) d
+    UNION ALL
+    SELECT 'spi ' || how, (SELECT count(*) FROM ((SELECT mrow_spi_rows(how) EXCEPT ALL SELECT e::text FROM mrow_expected_now e)
+                                                 UNION ALL
+                                                 (SELECT e::text FROM mrow_expected_now e EXCEPT ALL SELECT mrow_spi_rows(how))) d)
+      FROM unnest(ARRAY['loop', 'execute', 'array', 'return query']) how
+$$;
+-- Where the plan masks: by the branch scan (its "Masks" lines, each
+-- shortened) or by a CASE per column in the branch.
+CREATE FUNCTION mrow_plan() RETURNS TABLE (masks text, case_columns int) LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    case_columns := 0;
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, VERBOSE) SELECT * FROM mrow' LOOP
+        case_columns := case_columns + (SELECT count(*) FROM regexp_matches(line, 'CASE WHEN', 'g'));
+        IF line ~ 'Masks:' THEN
+            masks := left(ltrim(line), 80);
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    masks := 'case columns';
+    RETURN NEXT;
+END
+$$;
+GRANT EXECUTE ON FUNCTION mrow_spi_rows(text), mrow_differences(), mrow_plan() TO acl_reg_mrow_app;
+
+SET ROLE acl_reg_mrow_app;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000001';
+-- The branch scan masks the rows the branch reads whole.
+SELECT * FROM mrow_plan();
+SELECT id, owner, amount, code, tags, left(long_note, 12) AS long_note, left(big, 8) AS big, raw IS NOT NULL AS raw
+  FROM mrow WHERE id <= 6 ORDER BY id;
+SELECT * FROM mrow_differences();
+-- INSERT ... SELECT and CREATE TABLE AS keep what was read.
+INSERT INTO mrow_copy SELECT * FROM mrow;
+SELECT count(*) AS differences
+  FROM ((TABLE mrow_copy EXCEPT ALL TABLE mrow_expected_now) UNION ALL (TABLE mrow_expected_now EXCEPT ALL TABLE mrow_copy)) d;
+DELETE FROM mrow_copy;
+CREATE TEMP TABLE mrow_as AS SELECT * FROM mrow;
+SELECT count(*) AS differences
+  FROM ((TABLE mrow_as EXCEPT ALL TABLE mrow_expected_now) UNION ALL (TABLE mrow_expected_now EXCEPT ALL TABLE mrow_as)) d;
+DROP TABLE mrow_as;
+-- A scrollable cursor read backwards and again.
+BEGIN;
+DECLARE mrow_cursor SCROLL CURSOR FOR SELECT * FROM mrow;
+MOVE FORWARD ALL IN mrow_cursor;
+FETCH BACKWARD 2 FROM mrow_cursor;
+FETCH ABSOLUTE 1 FROM mrow_cursor;
+COMMIT;
+
+-- One prepared statement, its plan reused, for each end user in turn.
+PREPARE mrow_read AS SELECT * FROM mrow;
+SELECT count(*) AS differences
+  FROM ((SELECT * FROM mrow_expected_now EXCEPT ALL SELECT * FROM mrow) UNION ALL (SELECT * FROM mrow EXCEPT ALL SELECT * FROM mrow_expected_now)) d;
+CREATE TEMP TABLE mrow_prepared AS EXECUTE mrow_read;
+SELECT count(*) AS differences
+  FROM ((TABLE mrow_prepared EXCEPT ALL TABLE mrow_expected_now) UNION ALL (TABLE mrow_expected_now EXCEPT ALL TABLE mrow_prepared)) d;
+DROP TABLE mrow_prepared;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000002';
+CREATE TEMP TABLE mrow_prepared AS EXECUTE mrow_read;
+SELECT count(*) AS differences
+  FROM ((TABLE mrow_prepared EXCEPT ALL TABLE mrow_expected_now) UNION ALL (TABLE mrow_expected_now EXCEPT ALL TABLE mrow_prepared)) d;
+DROP TABLE mrow_prepared;
+SELECT * FROM mrow_differences();
+SELECT generic_plans > 0 AS generic FROM pg_prepared_statements WHERE name = 'mrow_read';
+DEALLOCATE mrow_read;
+-- Rows of the reader's own show every column.
+SELECT id, owner IS NOT NULL AS owner, big = (SELECT big FROM mrow_expected_now e WHERE e.id = m.id) AS big
+  FROM mrow m WHERE id IN (1, 4) ORDER BY id;
+RESET acl.user_id;
+RESET ROLE;
+
+-- A column added with a default the stored rows lack, or dropped: the
+-- branch masks its rows itself (a CASE per column), with the same result.
+ALTER TABLE mrow ADD COLUMN extra int DEFAULT 7;
+DROP VIEW mrow_expected_now;
+CREATE VIEW mrow_expected_now AS
+SELECT id, owner, small, flag, amount, at, score, code, label, tags, short_note, long_note, big,
+       plain_note, raw, CASE WHEN owner IS NOT NULL THEN 7 END AS extra
+  FROM mrow_expected WHERE reader = current_setting('acl.user_id')::uuid;
+GRANT SELECT ON mrow_expected_now TO acl_reg_mrow_app;
+SET ROLE acl_reg_mrow_app;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000001';
+SELECT * FROM mrow_plan();
+SELECT * FROM mrow_differences();
+RESET acl.user_id;
+RESET ROLE;
+ALTER TABLE mrow DROP COLUMN small;
+DROP VIEW mrow_expected_now;
+CREATE VIEW mrow_expected_now AS
+SELECT id, owner, flag, amount, at, score, code, label, tags, short_note, long_note, big,
+       plain_note, raw, CASE WHEN owner IS NOT NULL THEN 7 END AS extra
+  FROM mrow_expected WHERE reader = current_setting('acl.user_id')::uuid;
+GRANT SELECT ON mrow_expected_now TO acl_reg_mrow_app;
+SET ROLE acl_reg_mrow_app;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000002';
+SELECT * FROM mrow_plan();
+SELECT * FROM mrow_differences();
+RESET acl.user_id;
+RESET ROLE;
+
+DELETE FROM acl.permissions WHERE collection = 'mrow'::regclass;
+DROP FUNCTION mrow_differences(), mrow_plan();
+DROP FUNCTION mrow_spi_rows(text);
+DROP VIEW mrow_expected_now;
+DROP TABLE mrow, mrow_copy, mrow_expected;
+DELETE FROM acl.access WHERE policy IN ('d0000000-0000-4000-8000-0000000000a1', 'd0000000-0000-4000-8000-0000000000a2');
+DELETE FROM acl.users WHERE id IN ('d1000000-0000-4000-8000-000000000001', 'd1000000-0000-4000-8000-000000000002');
+DELETE FROM acl.policies WHERE id IN ('d0000000-0000-4000-8000-0000000000a1', 'd0000000-0000-4000-8000-0000000000a2');
+DROP OWNED BY acl_reg_mrow_app;
+DROP ROLE acl_reg_mrow_app;
