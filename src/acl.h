@@ -126,6 +126,7 @@ extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payl
 /* enforce.c: masks and write checks through the planner and executor */
 extern void acl_enforce_init(void);
 extern Oid	acl_function(const char *name, int nargs, Oid *argtypes);
+extern bool acl_relation_is_managed(Relation rel);
 typedef struct AclOpenGates
 {
 	int			ngates;
@@ -173,7 +174,7 @@ extern TupleTableSlot *acl_masked_slot_store(TupleTableSlot *slot, TupleTableSlo
 /* gates.c: the policies' gates, planned cheaply and read once per execution */
 extern bool acl_gates_to_once_calls(Query *query);
 extern void acl_once_calls_to_initplans(PlannedStmt *stmt);
-extern void acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel);
+extern void acl_order_permission_arms(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);
 

@@ -87,7 +87,11 @@ typedef struct BranchScanState
 	ExecProcNodeMtd exec_custom_scan;	/* the executor's, until the branch runs */
 	int			nmasks;			/* masked columns of the chosen branch's rows */
 	AttrNumber *mask_attnos;
-	ExprState **mask_shown;		/* per masked column: whether a row shows it */
+	int		   *mask_cond;		/* per masked column: which condition shows it */
+	int			nconds;			/* the distinct conditions, each evaluated once */
+	ExprState **conds;
+	struct ColumnTest *tests;	/* per condition, its direct form, if any */
+	bool	   *cond_holds;
 	int			mask_reads;		/* the last column those conditions read */
 	TupleTableSlot *masked_slot;
 } BranchScanState;
@@ -256,7 +260,7 @@ acl_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 	if (rte->rtekind == RTE_RELATION && IS_SIMPLE_REL(rel))
-		acl_order_gated_arms(root, rel);
+		acl_order_permission_arms(root, rel, rte);
 	if (rte->rtekind != RTE_SUBQUERY || !rte->inh || rel->reloptkind != RELOPT_BASEREL ||
 		IS_DUMMY_REL(rel))
 		return;
@@ -386,10 +390,90 @@ start_deferred_initplans(CustomScanState *node, int index)
 	}
 }
 
-/* The masks this scan applies to the rows of the branch that runs. */
+/*
+ * A mask's condition of the form "column op value", value a constant or a
+ * parameter ($CURRENT_USER's, say), is tested with a direct call of the
+ * operator's function: the expression's interpreted steps, the parameter
+ * read among them, cost a row more than the call.  The value is read once
+ * per scan, as a rescan is what changes parameters.
+ */
+typedef struct ColumnTest
+{
+	AttrNumber	attno;
+	bool		column_first;
+	Oid			collation;
+	FmgrInfo	flinfo;
+	ExprState  *value;
+	bool		value_read;
+	Datum		value_datum;
+	bool		value_isnull;
+} ColumnTest;
+
+static bool
+column_test_of(Expr *cond, Index scanrelid, ColumnTest *test, PlanState *parent)
+{
+	OpExpr	   *op = (OpExpr *) cond;
+	Node	   *left;
+	Node	   *right;
+	Var		   *column;
+
+	memset(test, 0, sizeof(ColumnTest));
+	if (!IsA(cond, OpExpr) || list_length(op->args) != 2 || op->opretset)
+		return false;
+	left = linitial(op->args);
+	right = lsecond(op->args);
+	test->column_first = IsA(left, Var);
+	column = (Var *) (test->column_first ? left : right);
+	if (!IsA(column, Var) || column->varno != (int) scanrelid || column->varattno <= 0 ||
+		column->varlevelsup != 0)
+		return false;
+	if (test->column_first ? !(IsA(right, Param) || IsA(right, Const)) :
+		!(IsA(left, Param) || IsA(left, Const)))
+		return false;
+	set_opfuncid(op);
+	if (!func_strict(op->opfuncid))
+		return false;
+	fmgr_info(op->opfuncid, &test->flinfo);
+	fmgr_info_set_expr((Node *) op, &test->flinfo);
+	test->attno = column->varattno;
+	test->collation = op->inputcollid;
+	test->value = ExecInitExpr((Expr *) (test->column_first ? right : left), parent);
+	return true;
+}
+
+/* Whether the row in slot, deformed up to the column, passes: NULL does not. */
+static bool
+column_test_holds(ColumnTest *test, TupleTableSlot *slot, ExprContext *econtext)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	if (!test->value_read)
+	{
+		/* A constant's, or a parameter's, which lives as long as the scan. */
+		test->value_datum = ExecEvalExpr(test->value, econtext, &test->value_isnull);
+		test->value_read = true;
+	}
+	if (test->value_isnull || slot->tts_isnull[test->attno - 1])
+		return false;
+	InitFunctionCallInfoData(*fcinfo, &test->flinfo, 2, test->collation, NULL, NULL);
+	fcinfo->args[0].value = test->column_first ? slot->tts_values[test->attno - 1] : test->value_datum;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = test->column_first ? test->value_datum : slot->tts_values[test->attno - 1];
+	fcinfo->args[1].isnull = false;
+	result = FunctionCallInvoke(fcinfo);
+	return !fcinfo->isnull && DatumGetBool(result);
+}
+
+/*
+ * The masks this scan applies to the rows of the branch that runs.  Columns
+ * masked alike (a rule's field list masks several at once) share one
+ * condition, evaluated once per row.
+ */
 static void
 start_masks(BranchScanState *state, List *masks)
 {
+	List	   *distinct = NIL;
 	ListCell   *la;
 	ListCell   *lc;
 
@@ -397,18 +481,40 @@ start_masks(BranchScanState *state, List *masks)
 		return;
 	state->nmasks = list_length(linitial(masks));
 	state->mask_attnos = palloc(sizeof(AttrNumber) * state->nmasks);
-	state->mask_shown = palloc(sizeof(ExprState *) * state->nmasks);
+	state->mask_cond = palloc(sizeof(int) * state->nmasks);
+	state->conds = palloc(sizeof(ExprState *) * state->nmasks);
+	state->tests = palloc(sizeof(ColumnTest) * state->nmasks);
+	state->cond_holds = palloc(sizeof(bool) * state->nmasks);
 	forboth(la, linitial(masks), lc, lsecond(masks))
 	{
+		int			cond = list_length(distinct);
+		ListCell   *ld;
 		Bitmapset  *read = NULL;
 		int			column = -1;
 
+		foreach(ld, distinct)
+		{
+			if (equal(lfirst(ld), lfirst(lc)))
+			{
+				cond = foreach_current_index(ld);
+				break;
+			}
+		}
 		state->mask_attnos[foreach_current_index(la)] = lfirst_int(la);
-		state->mask_shown[foreach_current_index(la)] = ExecInitExpr(lfirst(lc), &state->css.ss.ps);
+		state->mask_cond[foreach_current_index(la)] = cond;
+		if (cond < list_length(distinct))
+			continue;
+		distinct = lappend(distinct, lfirst(lc));
+		if (column_test_of(lfirst(lc), ((Scan *) state->chosen->plan)->scanrelid, &state->tests[cond],
+						   &state->css.ss.ps))
+			state->conds[cond] = NULL;
+		else
+			state->conds[cond] = ExecInitExpr(lfirst(lc), &state->css.ss.ps);
 		pull_varattnos(lfirst(lc), ((Scan *) state->chosen->plan)->scanrelid, &read);
 		while ((column = bms_next_member(read, column)) >= 0)
 			state->mask_reads = Max(state->mask_reads, column + FirstLowInvalidHeapAttributeNumber);
 	}
+	state->nconds = list_length(distinct);
 	state->masked_slot = ExecAllocTableSlot(&state->css.ss.ps.state->es_tupleTable,
 											ExecGetResultType(state->chosen), &AclMaskedSlotOps);
 }
@@ -419,22 +525,36 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 {
 	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
 	bool	   *masked = acl_masked_slot_columns(state->masked_slot);
-	bool		any = false;
+	bool		all_shown = true;
 
 	ResetExprContext(econtext);
 	/* Built for this scan's virtual slot, the conditions deform nothing. */
 	slot_getsomeattrs(slot, state->mask_reads);
 	econtext->ecxt_scantuple = slot;
-	for (int i = 0; i < state->nmasks; i++)
+	for (int i = 0; i < state->nconds; i++)
 	{
 		bool		isnull;
-		Datum		shown = ExecEvalExprSwitchContext(state->mask_shown[i], econtext, &isnull);
-		bool		hide = isnull || !DatumGetBool(shown);
 
-		masked[state->mask_attnos[i] - 1] = hide;
-		any |= hide;
+		if (state->conds[i] == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+
+			state->cond_holds[i] = column_test_holds(&state->tests[i], slot, econtext);
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			Datum		shown = ExecEvalExprSwitchContext(state->conds[i], econtext, &isnull);
+
+			state->cond_holds[i] = !isnull && DatumGetBool(shown);
+		}
+		all_shown &= state->cond_holds[i];
 	}
-	return any ? acl_masked_slot_store(state->masked_slot, slot) : slot;
+	if (all_shown)
+		return slot;
+	for (int i = 0; i < state->nmasks; i++)
+		masked[state->mask_attnos[i] - 1] = !state->cond_holds[state->mask_cond[i]];
+	return acl_masked_slot_store(state->masked_slot, slot);
 }
 
 /* Which branch runs, for the end user of this execution; start it. */
@@ -565,6 +685,8 @@ rescan_branch_scan(CustomScanState *node)
 	 */
 	ExecReScan(state->chosen);
 	state->filter_checked = false;
+	for (int i = 0; i < state->nconds; i++)
+		state->tests[i].value_read = false;
 	if (state->exec_custom_scan != NULL)
 		ExecSetExecProcNode(&node->ss.ps, state->exec_custom_scan);
 }
@@ -1146,6 +1268,97 @@ shown_when(Expr *expr, Var *column, bool *ok)
 }
 
 /*
+ * Each use of a dynamic variable in a rule is a sublink, and so an
+ * initplan, of its own, as is a gate's twin in each expression that reads
+ * it: a branch's masks read $CURRENT_USER through as many parameters as
+ * there are masked columns.  Initplans of the branch that compute equal
+ * expressions of nothing but constants give equal values, so the masks
+ * read the first of them throughout; equal conditions are then seen as
+ * such, and evaluated once per row.
+ */
+typedef struct SameValues
+{
+	int			nparams;
+	int		   *first;			/* by parameter id: the one read instead */
+} SameValues;
+
+/* The expression of an initplan that computes one from constants, or NULL. */
+static Expr *
+initplan_value(SubPlan *initplan, PlannedStmt *stmt)
+{
+	Plan	   *plan = list_nth(stmt->subplans, initplan->plan_id - 1);
+	Expr	   *value;
+
+	if (initplan->subLinkType != EXPR_SUBLINK || list_length(initplan->setParam) != 1 ||
+		plan == NULL || !IsA(plan, Result) || plan->lefttree != NULL || plan->qual != NIL ||
+		plan->initPlan != NIL || ((Result *) plan)->resconstantqual != NULL ||
+		list_length(plan->targetlist) != 1)
+		return NULL;
+	value = linitial_node(TargetEntry, plan->targetlist)->expr;
+	if (contain_var_clause((Node *) value) || contain_exec_param((Node *) value, NIL) ||
+		contain_subplans((Node *) value) || contain_volatile_functions((Node *) value))
+		return NULL;
+	return value;
+}
+
+static Node *
+read_first_of_same_values(Node *node, SameValues *same)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC &&
+		((Param *) node)->paramid < same->nparams)
+	{
+		Param	   *param = (Param *) copyObject(node);
+
+		param->paramid = same->first[param->paramid];
+		return (Node *) param;
+	}
+	return expression_tree_mutator(node, read_first_of_same_values, same);
+}
+
+static List *
+conditions_on_first_of_same_values(List *conds, Plan *branch, PlannedStmt *stmt)
+{
+	SameValues	same;
+	List	   *values = NIL;
+	List	   *firsts = NIL;
+	ListCell   *lc;
+
+	same.nparams = list_length(stmt->paramExecTypes);
+	same.first = palloc(sizeof(int) * Max(same.nparams, 1));
+	for (int i = 0; i < same.nparams; i++)
+		same.first[i] = i;
+	foreach(lc, branch->initPlan)
+	{
+		SubPlan    *initplan = lfirst_node(SubPlan, lc);
+		Expr	   *value = initplan_value(initplan, stmt);
+		int			param = linitial_int(initplan->setParam);
+		ListCell   *lv;
+		ListCell   *lf;
+
+		if (value == NULL)
+			continue;
+		forboth(lv, values, lf, firsts)
+		{
+			if (equal(lfirst(lv), value))
+			{
+				same.first[param] = lfirst_int(lf);
+				break;
+			}
+		}
+		if (same.first[param] == param)
+		{
+			values = lappend(values, value);
+			firsts = lappend_int(firsts, param);
+		}
+	}
+	conds = (List *) read_first_of_same_values((Node *) conds, &same);
+	pfree(same.first);
+	return conds;
+}
+
+/*
  * A branch that reads a table's rows whole, with some columns masked,
  * returns the stored rows instead, and this scan masks them (masked_slot.c):
  * whatever keeps the rows then copies most of each stored tuple, where
@@ -1157,7 +1370,7 @@ shown_when(Expr *expr, Var *column, bool *ok)
  * is.
  */
 static List *
-lift_masks(Plan *branch, List *rtable)
+lift_masks(Plan *branch, PlannedStmt *stmt)
 {
 	Index		scanrelid;
 	RangeTblEntry *rte;
@@ -1181,7 +1394,7 @@ lift_masks(Plan *branch, List *rtable)
 			return NIL;
 	}
 	scanrelid = ((Scan *) branch)->scanrelid;
-	rte = rt_fetch(scanrelid, rtable);
+	rte = rt_fetch(scanrelid, stmt->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		return NIL;
 	rel = relation_open(rte->relid, NoLock);
@@ -1214,7 +1427,7 @@ lift_masks(Plan *branch, List *rtable)
 	if (!ok || attnos == NIL)
 		return NIL;
 	branch->targetlist = columns;
-	return list_make2(attnos, conds);
+	return list_make2(attnos, conditions_on_first_of_same_values(conds, branch, stmt));
 }
 
 static bool
@@ -1242,7 +1455,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 													  foreach_current_index(lc)),
 										 &filter);
 			filters = lappend(filters, filter);
-			masks = lappend(masks, lift_masks(lfirst(lc), cxt->stmt->rtable));
+			masks = lappend(masks, lift_masks(lfirst(lc), cxt->stmt));
 		}
 		cxt->ids = NIL;
 		cxt->plans = NIL;

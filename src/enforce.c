@@ -367,8 +367,8 @@ held_permissions_text(const TableEntry *table, char action, const AclAccess *acc
  * them counts, not just acl_admin, so that a DBA dropping acl_admin by hand
  * cannot leave read policies in force without their masks and write checks.
  */
-static bool
-relation_is_managed(Relation rel)
+bool
+acl_relation_is_managed(Relation rel)
 {
 	ListCell   *lc;
 
@@ -449,7 +449,7 @@ acl_initplan_of(Expr *expr)
  * true argument, and PostgreSQL keeps the order it is given: so when an
  * open permission grants the column on every row (its gate alone), each
  * row costs one parameter, not every restricted arm before it.  (The row
- * filters' arms are ordered once estimated: acl_order_gated_arms().)
+ * filters' arms are ordered once estimated: acl_order_permission_arms().)
  */
 static List *
 unconditional_arms_first(List *arms)
@@ -1303,7 +1303,7 @@ arm_branch(Query *leaf, const BranchSet *set, ArmGroup *open, bool every_row, in
 
 		foreach(lc, set->groups)
 			arms = lappend(arms, group_arm(lfirst(lc)));
-		/* acl_order_gated_arms() orders the arms once they are estimated. */
+		/* acl_order_permission_arms() orders the arms once they are estimated. */
 		if (!every_row)
 			table->securityQuals = lappend(table->securityQuals, make_orclause(arms));
 		q->targetList = copyObject(leaf_tlist);
@@ -2197,7 +2197,7 @@ enforce_query(Query *q, PlannerInfo *root)
 		rel = RelationIdGetRelation(rte->relid);
 		if (!RelationIsValid(rel))
 			elog(ERROR, "could not open relation with OID %u", rte->relid);
-		if (relation_is_managed(rel) && row_security_applies(rte))
+		if (acl_relation_is_managed(rel) && row_security_applies(rte))
 		{
 			const TableEntry *table = table_permissions(rte->relid);
 			int			npolicy = policy_qual_count(q, rte, rti);
@@ -2519,7 +2519,7 @@ acl_check_perms(List *rangeTable, bool ereport_on_violation)
 		rel = RelationIdGetRelation(rte->relid);
 		if (!RelationIsValid(rel))
 			elog(ERROR, "could not open relation with OID %u", rte->relid);
-		if (relation_is_managed(rel) && row_security_applies(rte))
+		if (acl_relation_is_managed(rel) && row_security_applies(rte))
 		{
 			const AclAccess *access;
 			const TableEntry *table;

@@ -27,10 +27,12 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 
@@ -378,7 +380,7 @@ acl_gates_to_once_calls(Query *query)
 }
 
 /* ------------------------------------------------------------------------
- * Planning: the arms of a table's permissions, likeliest first.
+ * Planning: the arms of a table's permissions, cheapest match first.
  * ---------------------------------------------------------------------- */
 
 static bool
@@ -396,6 +398,7 @@ typedef struct RankedArm
 	Node	   *clause;
 	Node	   *restricted;		/* its RestrictInfo form, for the estimate */
 	bool		unconditional;	/* no column: the gate alone */
+	double		cost_per_match; /* evaluating it, over the rows it matches */
 	Selectivity selectivity;
 	int			position;
 } RankedArm;
@@ -408,6 +411,8 @@ arm_rank_cmp(const void *a, const void *b)
 
 	if (x->unconditional != y->unconditional)
 		return x->unconditional ? -1 : 1;
+	if (x->cost_per_match != y->cost_per_match)
+		return x->cost_per_match < y->cost_per_match ? -1 : 1;
 	if (x->selectivity != y->selectivity)
 		return x->selectivity > y->selectivity ? -1 : 1;
 	return x->position - y->position;
@@ -415,16 +420,22 @@ arm_rank_cmp(const void *a, const void *b)
 
 /*
  * A row passes an OR of permission arms at its first true arm, and
- * PostgreSQL evaluates an OR in the order it is written.  So the arms of a
- * scan's OR'd permissions are put in the order an arm is likely to match a
- * row: a gate alone first (one parameter), then by the planner's estimate
- * of the arm's rows.  Called once a base relation's paths are made, so no
- * estimate or path depends on the order; only ORs with acl's gates in
- * them, never the caller's own.
+ * PostgreSQL evaluates an OR in the order it is written: a permission's
+ * "_or" as its author wrote it, "id = $CURRENT_USER OR published" say,
+ * tests the rare match on every row first.  So the arms of the ORs in a
+ * managed table's permissions (its row security quals, or any OR with
+ * acl's gates in it) are put in the order that costs a row least: a gate
+ * alone first (one parameter), then by what an arm costs to evaluate over
+ * the share of rows it matches, the order that minimises the expected
+ * cost of independent arms.  Called once a base relation's paths are
+ * made, so no estimate or path depends on the order; never the caller's
+ * own ORs.
  */
 void
-acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel)
+acl_order_permission_arms(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 {
+	bool		managed = false;
+	bool		managed_known = false;
 	ListCell   *lc;
 
 	foreach(lc, rel->baserestrictinfo)
@@ -436,11 +447,26 @@ acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel)
 		int			n;
 		ListCell   *la;
 		ListCell   *lr;
+		QualCost	cost;
 
 		if (restricted == NULL || !is_orclause(or) ||
-			list_length(or->args) != list_length(restricted->args) ||
-			!contains_gate((Node *) or, NULL))
+			list_length(or->args) != list_length(restricted->args))
 			continue;
+		if (!contains_gate((Node *) or, NULL))
+		{
+			if (rinfo->security_level >= root->qual_security_level)
+				continue;
+			if (!managed_known)
+			{
+				Relation	table = table_open(rte->relid, NoLock);
+
+				managed = acl_relation_is_managed(table);
+				table_close(table, NoLock);
+				managed_known = true;
+			}
+			if (!managed)
+				continue;
+		}
 		n = list_length(or->args);
 		arms = palloc(sizeof(RankedArm) * n);
 		forboth(la, or->args, lr, restricted->args)
@@ -451,6 +477,9 @@ acl_order_gated_arms(PlannerInfo *root, RelOptInfo *rel)
 			arm->restricted = lfirst(lr);
 			arm->unconditional = !contain_vars_of_level(arm->clause, 0);
 			arm->selectivity = clause_selectivity(root, arm->restricted, 0, JOIN_INNER, NULL);
+			cost_qual_eval_node(&cost, arm->clause, root);
+			/* Reading a column is not free, though costed so. */
+			arm->cost_per_match = (cost.per_tuple + 0.1 * cpu_operator_cost) / Max(arm->selectivity, 1e-10);
 			arm->position = foreach_current_index(la);
 		}
 		qsort(arms, n, sizeof(RankedArm), arm_rank_cmp);

@@ -27,6 +27,13 @@
 
 #include "acl.h"
 
+/* A column as stored: its length (or -1, -2) and alignment, as a mask. */
+typedef struct StoredColumn
+{
+	int16		attlen;
+	uint8		align_mask;
+} StoredColumn;
+
 typedef struct MaskedTupleSlot
 {
 	VirtualTupleTableSlot base; /* first: the virtual slot code reads it */
@@ -34,6 +41,7 @@ typedef struct MaskedTupleSlot
 	bool	   *masked;			/* by attno - 1 */
 	TupleTableSlot *checked;	/* the last source whose layout was checked */
 	bool		copies_stored;	/* whether its stored tuples can be copied */
+	StoredColumn *columns;		/* by attno - 1 */
 } MaskedTupleSlot;
 
 static void
@@ -46,6 +54,15 @@ masked_slot_init(TupleTableSlot *slot)
 	mslot->checked = NULL;
 	mslot->masked = MemoryContextAllocZero(slot->tts_mcxt,
 										   Max(slot->tts_tupleDescriptor->natts, 1) * sizeof(bool));
+	mslot->columns = MemoryContextAlloc(slot->tts_mcxt,
+										Max(slot->tts_tupleDescriptor->natts, 1) * sizeof(StoredColumn));
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, i);
+
+		mslot->columns[i].attlen = att->attlen;
+		mslot->columns[i].align_mask = att_align_nominal(1, att->attalign) - 1;
+	}
 }
 
 static void
@@ -55,7 +72,9 @@ masked_slot_release(TupleTableSlot *slot)
 
 	TTSOpsVirtual.release(slot);
 	pfree(mslot->masked);
+	pfree(mslot->columns);
 	mslot->masked = NULL;
+	mslot->columns = NULL;
 }
 
 static void
@@ -125,75 +144,118 @@ masked_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot)
 }
 
 /*
- * The stored tuple without the masked columns, from the source's values,
- * which are the stored tuple's own (a by-reference value points into it,
- * packed, compressed or a TOAST pointer alike): each is placed as
- * heap_fill_tuple places that datum, so the result is the tuple
- * heap_form_tuple would form from this slot's values, without its passes
- * to size and pack them.  Padding is zero, which readers rely on to tell
- * a pad byte from a short varlena.
+ * The stored tuple without the masked columns, read from its own bytes: a
+ * by-reference value (packed, compressed or a TOAST pointer alike) is
+ * copied as stored, and each kept column is placed as heap_fill_tuple
+ * places that datum, so the result is the tuple heap_form_tuple would form
+ * from this slot's values, without deforming the stored tuple and without
+ * heap_form_tuple's passes to size and pack.  Kept columns that lie
+ * together, with no masked column between them and padded alike in both,
+ * go in one copy.  Padding is zero, which
+ * readers rely on to tell a pad byte from a short varlena; the stored
+ * tuple's padding is zero too.
  */
 static HeapTuple
-masked_heap_copy(TupleDesc desc, TupleTableSlot *source, const bool *masked)
+masked_heap_copy(TupleDesc desc, TupleTableSlot *source, const bool *masked,
+				 const StoredColumn *columns)
 {
 	HeapTuple	stored = ExecFetchSlotHeapTuple(source, false, NULL);
-	int			natts = desc->natts;
-	Size		hoff = MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(natts));
-	Size		room = hoff + (stored->t_len - stored->t_data->t_hoff) + (Size) natts * MAXIMUM_ALIGNOF;
+	HeapTupleHeader from = stored->t_data;
+	bits8	   *stored_nulls = HeapTupleHasNulls(stored) ? from->t_bits : NULL;
+	char	   *src = (char *) from + from->t_hoff;
+	int			natts = Min(desc->natts, HeapTupleHeaderGetNatts(from));
+	Size		hoff = MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(desc->natts));
+	Size		room = hoff + (stored->t_len - from->t_hoff) + (Size) natts * MAXIMUM_ALIGNOF;
 	HeapTuple	tuple;
 	HeapTupleHeader td;
 	char	   *data;
-	uint32		off = 0;
+	uint32		soff = 0;		/* the stored column's offset, then its end */
+	uint32		doff = 0;		/* the end of what the copy holds */
+	uint32		run_src = 0;	/* the bytes not copied yet: source */
+	uint32		run_dst = 0;	/* and destination */
+	uint32		run_len = 0;
+	bool		skipped = false;	/* a masked column's bytes lie since */
 	uint16		infomask = HEAP_HASNULL;
 
-	slot_getallattrs(source);
 	tuple = palloc(HEAPTUPLESIZE + room);
 	td = (HeapTupleHeader) ((char *) tuple + HEAPTUPLESIZE);
 	memset(td, 0, hoff);
 	data = (char *) td + hoff;
+	/* Every column the stored tuple has not null, until one is masked. */
+	if (stored_nulls != NULL)
+		memcpy(td->t_bits, stored_nulls, BITMAPLEN(natts));
+	else
+	{
+		memset(td->t_bits, 0xFF, natts >> 3);
+		if (natts & 0x07)
+			td->t_bits[natts >> 3] = (1 << (natts & 0x07)) - 1;
+	}
 	for (int i = 0; i < natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Datum		value = source->tts_values[i];
-		Pointer		ptr = DatumGetPointer(value);
-		uint32		len;
+		uint32		mask = columns[i].align_mask;
+		uint32		start;
+		uint32		place;
 
-		if (source->tts_isnull[i] || masked[i])
+		if (stored_nulls != NULL && att_isnull(i, stored_nulls))
 			continue;
-		td->t_bits[i >> 3] |= 1 << (i & 0x07);
-		if (att->attlen == -1)
+		if (columns[i].attlen > 0)
 		{
-			infomask |= HEAP_HASVARWIDTH;
-			if (VARATT_IS_EXTERNAL(ptr))
-				infomask |= HEAP_HASEXTERNAL;
-			len = VARSIZE_ANY(ptr);
-			/* Short and external varlenas are stored unaligned. */
-			if (VARATT_IS_1B(ptr))
+			start = (soff + mask) & ~mask;
+			soff = start + columns[i].attlen;
+			place = (doff + mask) & ~mask;
+		}
+		else if (columns[i].attlen == -1)
+		{
+			/* A zero byte pads to a 4-byte header; a short one is unaligned. */
+			start = src[soff] != 0 ? soff : (soff + mask) & ~mask;
+			if (VARATT_IS_1B(src + start))
 			{
-				memcpy(data + off, ptr, len);
-				off += len;
-				continue;
+				place = doff;
+				if (VARATT_IS_1B_E(src + start))
+				{
+					infomask |= HEAP_HASEXTERNAL;
+					soff = start + VARSIZE_EXTERNAL(src + start);
+				}
+				else
+					soff = start + VARSIZE_1B(src + start);
 			}
-		}
-		else if (att->attlen == -2)
-		{
+			else
+			{
+				place = (doff + mask) & ~mask;
+				soff = start + VARSIZE_4B(src + start);
+			}
 			infomask |= HEAP_HASVARWIDTH;
-			len = strlen(ptr) + 1;
 		}
 		else
-			len = att->attlen;
-		for (uint32 aligned = att_align_nominal(off, att->attalign); off < aligned; off++)
-			data[off] = 0;
-		if (att->attbyval)
-			store_att_byval(data + off, value, att->attlen);
-		else
-			memcpy(data + off, ptr, len);
-		off += len;
+		{
+			start = soff;
+			soff = start + strlen(src + start) + 1;
+			place = doff;
+			infomask |= HEAP_HASVARWIDTH;
+		}
+		if (masked[i])
+		{
+			td->t_bits[i >> 3] &= ~(1 << (i & 0x07));
+			skipped = true;
+			continue;
+		}
+		if (skipped || start - (run_src + run_len) != place - doff)
+		{
+			memcpy(data + run_dst, src + run_src, run_len);
+			while (doff < place)
+				data[doff++] = 0;
+			run_src = start;
+			run_dst = place;
+			skipped = false;
+		}
+		run_len = soff - run_src;
+		doff = place + (soff - start);
 	}
-	if (hoff + off > room)
+	memcpy(data + run_dst, src + run_src, run_len);
+	if (hoff + doff > room)
 		elog(ERROR, "acl: a masked row outgrew the row it was read from");
 
-	tuple->t_len = hoff + off;
+	tuple->t_len = hoff + doff;
 	ItemPointerSetInvalid(&tuple->t_self);
 	tuple->t_tableOid = InvalidOid;
 	tuple->t_data = td;
@@ -201,7 +263,7 @@ masked_heap_copy(TupleDesc desc, TupleTableSlot *source, const bool *masked)
 	HeapTupleHeaderSetTypeId(td, desc->tdtypeid);
 	HeapTupleHeaderSetTypMod(td, desc->tdtypmod);
 	ItemPointerSetInvalid(&td->t_ctid);
-	HeapTupleHeaderSetNatts(td, natts);
+	HeapTupleHeaderSetNatts(td, desc->natts);
 	td->t_hoff = hoff;
 	td->t_infomask = infomask;
 	return tuple;
@@ -244,7 +306,8 @@ masked_slot_copy_heap_tuple(TupleTableSlot *slot)
 			mslot->checked = mslot->source;
 		}
 		if (mslot->copies_stored)
-			return masked_heap_copy(slot->tts_tupleDescriptor, mslot->source, mslot->masked);
+			return masked_heap_copy(slot->tts_tupleDescriptor, mslot->source, mslot->masked,
+									mslot->columns);
 	}
 	slot_getallattrs(slot);
 	return heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
