@@ -94,6 +94,7 @@ typedef struct BranchScanState
 	bool	   *cond_holds;
 	int			mask_reads;		/* the last column those conditions read */
 	TupleTableSlot *masked_slot;
+	bool	   *masked;			/* the masked slot's, by attno - 1 */
 } BranchScanState;
 
 static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -401,8 +402,8 @@ typedef struct ColumnTest
 {
 	AttrNumber	attno;
 	bool		column_first;
-	Oid			collation;
 	FmgrInfo	flinfo;
+	FunctionCallInfo fcinfo;	/* set up once; the arguments per row */
 	ExprState  *value;
 	bool		value_read;
 	Datum		value_datum;
@@ -435,8 +436,11 @@ column_test_of(Expr *cond, Index scanrelid, ColumnTest *test, PlanState *parent)
 		return false;
 	fmgr_info(op->opfuncid, &test->flinfo);
 	fmgr_info_set_expr((Node *) op, &test->flinfo);
+	test->fcinfo = palloc(SizeForFunctionCallInfo(2));
+	InitFunctionCallInfoData(*test->fcinfo, &test->flinfo, 2, op->inputcollid, NULL, NULL);
+	test->fcinfo->args[0].isnull = false;
+	test->fcinfo->args[1].isnull = false;
 	test->attno = column->varattno;
-	test->collation = op->inputcollid;
 	test->value = ExecInitExpr((Expr *) (test->column_first ? right : left), parent);
 	return true;
 }
@@ -445,7 +449,7 @@ column_test_of(Expr *cond, Index scanrelid, ColumnTest *test, PlanState *parent)
 static bool
 column_test_holds(ColumnTest *test, TupleTableSlot *slot, ExprContext *econtext)
 {
-	LOCAL_FCINFO(fcinfo, 2);
+	FunctionCallInfo fcinfo = test->fcinfo;
 	Datum		result;
 
 	if (!test->value_read)
@@ -456,11 +460,9 @@ column_test_holds(ColumnTest *test, TupleTableSlot *slot, ExprContext *econtext)
 	}
 	if (test->value_isnull || slot->tts_isnull[test->attno - 1])
 		return false;
-	InitFunctionCallInfoData(*fcinfo, &test->flinfo, 2, test->collation, NULL, NULL);
 	fcinfo->args[0].value = test->column_first ? slot->tts_values[test->attno - 1] : test->value_datum;
-	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = test->column_first ? test->value_datum : slot->tts_values[test->attno - 1];
-	fcinfo->args[1].isnull = false;
+	fcinfo->isnull = false;
 	result = FunctionCallInvoke(fcinfo);
 	return !fcinfo->isnull && DatumGetBool(result);
 }
@@ -517,6 +519,7 @@ start_masks(BranchScanState *state, List *masks)
 	state->nconds = list_length(distinct);
 	state->masked_slot = ExecAllocTableSlot(&state->css.ss.ps.state->es_tupleTable,
 											ExecGetResultType(state->chosen), &AclMaskedSlotOps);
+	state->masked = acl_masked_slot_columns(state->masked_slot);
 }
 
 /* The branch's row, with the columns it may not show masked. */
@@ -524,7 +527,7 @@ static TupleTableSlot *
 mask_row(BranchScanState *state, TupleTableSlot *slot)
 {
 	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
-	bool	   *masked = acl_masked_slot_columns(state->masked_slot);
+	bool	   *masked = state->masked;
 	bool		all_shown = true;
 
 	ResetExprContext(econtext);
