@@ -95,6 +95,8 @@ typedef struct BranchScanState
 	int			mask_reads;		/* the last column those conditions read */
 	TupleTableSlot *masked_slot;
 	bool	   *masked;			/* the masked slot's, by attno - 1 */
+	bool		masked_known;	/* whether masked is set for masked_for */
+	uint64		masked_for;		/* which conditions held: bit i for conds[i] */
 } BranchScanState;
 
 static Plan *plan_branch_scan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -446,7 +448,7 @@ column_test_of(Expr *cond, Index scanrelid, ColumnTest *test, PlanState *parent)
 }
 
 /* Whether the row in slot, deformed up to the column, passes: NULL does not. */
-static bool
+static pg_attribute_always_inline bool
 column_test_holds(ColumnTest *test, TupleTableSlot *slot, ExprContext *econtext)
 {
 	FunctionCallInfo fcinfo = test->fcinfo;
@@ -523,14 +525,17 @@ start_masks(BranchScanState *state, List *masks)
 }
 
 /* The branch's row, with the columns it may not show masked. */
-static TupleTableSlot *
+static pg_attribute_always_inline TupleTableSlot *
 mask_row(BranchScanState *state, TupleTableSlot *slot)
 {
 	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
 	bool	   *masked = state->masked;
 	bool		all_shown = true;
+	uint64		held = 0;
 
-	ResetExprContext(econtext);
+	/* Most conditions allocate nothing: a reset of nothing is a call saved. */
+	if (!econtext->ecxt_per_tuple_memory->isReset || econtext->ecxt_per_tuple_memory->firstchild != NULL)
+		ResetExprContext(econtext);
 	/* Built for this scan's virtual slot, the conditions deform nothing. */
 	slot_getsomeattrs(slot, state->mask_reads);
 	econtext->ecxt_scantuple = slot;
@@ -552,11 +557,18 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 			state->cond_holds[i] = !isnull && DatumGetBool(shown);
 		}
 		all_shown &= state->cond_holds[i];
+		held |= (uint64) state->cond_holds[i] << (i % 64);
 	}
 	if (all_shown)
 		return slot;
-	for (int i = 0; i < state->nmasks; i++)
-		masked[state->mask_attnos[i] - 1] = !state->cond_holds[state->mask_cond[i]];
+	/* Rows masked alike follow each other: most keep the last row's columns. */
+	if (!state->masked_known || held != state->masked_for)
+	{
+		for (int i = 0; i < state->nmasks; i++)
+			masked[state->mask_attnos[i] - 1] = !state->cond_holds[state->mask_cond[i]];
+		state->masked_known = state->nconds <= 64;
+		state->masked_for = held;
+	}
 	return acl_masked_slot_store(state->masked_slot, slot);
 }
 

@@ -143,116 +143,174 @@ masked_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot)
 	TTSOpsVirtual.materialize(dstslot);
 }
 
+/* Copies len bytes, width <= len <= 2 * width, as two overlapping words. */
+static pg_attribute_always_inline void
+copy_ends(char *dst, const char *src, uint32 len, uint32 width)
+{
+	uint64		head = 0;
+	uint64		tail = 0;
+
+	memcpy(&head, src, width);
+	memcpy(&tail, src + len - width, width);
+	memcpy(dst, &head, width);
+	memcpy(dst + len - width, &tail, width);
+}
+
+/*
+ * Copies a run of kept bytes.  Most runs are a column or two: a call to
+ * memcpy costs more than moving them.
+ */
+static inline void
+copy_run(char *dst, const char *src, uint32 len)
+{
+	if (len > 16)
+		memcpy(dst, src, len);
+	else if (len >= 8)
+		copy_ends(dst, src, len, 8);
+	else if (len >= 4)
+		copy_ends(dst, src, len, 4);
+	else if (len > 0)
+	{
+		dst[0] = src[0];
+		dst[len / 2] = src[len / 2];
+		dst[len - 1] = src[len - 1];
+	}
+}
+
 /*
  * The stored tuple without the masked columns, read from its own bytes: a
  * by-reference value (packed, compressed or a TOAST pointer alike) is
  * copied as stored, and each kept column is placed as heap_fill_tuple
- * places that datum, so the result is the tuple heap_form_tuple would form
- * from this slot's values, without deforming the stored tuple and without
- * heap_form_tuple's passes to size and pack.  Kept columns that lie
+ * places that datum, so the result holds the bytes heap_form_tuple would
+ * form from this slot's values (its flags may say "may have varlenas" where
+ * that would say "has none"), without deforming the stored tuple and
+ * without heap_form_tuple's passes to size and pack.  Kept columns that lie
  * together, with no masked column between them and padded alike in both,
- * go in one copy.  Padding is zero, which
- * readers rely on to tell a pad byte from a short varlena; the stored
- * tuple's padding is zero too.
+ * go in one copy.  Padding is zero, which readers rely on to tell a pad
+ * byte from a short varlena; the stored tuple's padding is zero too.
+ * stored has all of desc's columns.  Inlined twice, for stored tuples with
+ * and without NULLs, so that a row without them tests none.
  */
-static HeapTuple
-masked_heap_copy(TupleDesc desc, TupleTableSlot *source, const bool *masked,
-				 const StoredColumn *columns)
+static pg_attribute_always_inline HeapTuple
+masked_heap_copy_impl(TupleDesc desc, HeapTuple stored, const bool *masked,
+					  const StoredColumn *columns, bool has_nulls)
 {
-	HeapTuple	stored = ExecFetchSlotHeapTuple(source, false, NULL);
 	HeapTupleHeader from = stored->t_data;
-	bits8	   *stored_nulls = HeapTupleHasNulls(stored) ? from->t_bits : NULL;
-	char	   *src = (char *) from + from->t_hoff;
-	int			natts = Min(desc->natts, HeapTupleHeaderGetNatts(from));
-	Size		hoff = MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(desc->natts));
-	Size		room = hoff + (stored->t_len - from->t_hoff) + (Size) natts * MAXIMUM_ALIGNOF;
+	const bits8 *stored_nulls = from->t_bits;
+	const char *src = (char *) from + from->t_hoff;
+	int			natts = desc->natts;
+	Size		hoff = MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(natts));
+
+	/* Room for padding each column, and for an 8-byte store of a pad. */
+	Size		room = hoff + (stored->t_len - from->t_hoff) + (Size) (natts + 1) * MAXIMUM_ALIGNOF;
 	HeapTuple	tuple;
 	HeapTupleHeader td;
 	char	   *data;
 	uint32		soff = 0;		/* the stored column's offset, then its end */
 	uint32		doff = 0;		/* the end of what the copy holds */
-	uint32		run_src = 0;	/* the bytes not copied yet: source */
-	uint32		run_dst = 0;	/* and destination */
-	uint32		run_len = 0;
-	bool		skipped = false;	/* a masked column's bytes lie since */
-	uint16		infomask = HEAP_HASNULL;
+	uint32		run_src = 0;	/* the kept bytes not copied yet, from */
+	uint32		run_end = 0;	/* to */
+	uint32		shift = 0;		/* a kept byte's offset in src less its in data */
+	bool		in_run = true;
+
+	/*
+	 * What the stored tuple has, it may no longer: a reader takes the flags
+	 * as "may have", and heap_form_tuple would set them as "has".
+	 */
+	uint16		infomask = HEAP_HASNULL | (from->t_infomask & (HEAP_HASVARWIDTH | HEAP_HASEXTERNAL));
 
 	tuple = palloc(HEAPTUPLESIZE + room);
 	td = (HeapTupleHeader) ((char *) tuple + HEAPTUPLESIZE);
-	memset(td, 0, hoff);
 	data = (char *) td + hoff;
-	/* Every column the stored tuple has not null, until one is masked. */
-	if (stored_nulls != NULL)
+
+	/*
+	 * Every column the stored tuple has not null; masked ones are cleared.
+	 * The bitmap's padding lies in the header's last 8 bytes, zeroed first;
+	 * the fields before the bitmap are set below.
+	 */
+	{
+		uint64		zero = 0;
+
+		memcpy((char *) td + hoff - 8, &zero, 8);
+	}
+	if (has_nulls)
 		memcpy(td->t_bits, stored_nulls, BITMAPLEN(natts));
 	else
 	{
-		memset(td->t_bits, 0xFF, natts >> 3);
+		for (int i = 0; i < (natts >> 3); i++)
+			td->t_bits[i] = 0xFF;
 		if (natts & 0x07)
 			td->t_bits[natts >> 3] = (1 << (natts & 0x07)) - 1;
 	}
+
 	for (int i = 0; i < natts; i++)
 	{
 		uint32		mask = columns[i].align_mask;
+		int			attlen = columns[i].attlen;
 		uint32		start;
 		uint32		place;
 
-		if (stored_nulls != NULL && att_isnull(i, stored_nulls))
+		if (has_nulls && att_isnull(i, stored_nulls))
 			continue;
-		if (columns[i].attlen > 0)
+		if (attlen > 0)
 		{
 			start = (soff + mask) & ~mask;
-			soff = start + columns[i].attlen;
+			soff = start + attlen;
 			place = (doff + mask) & ~mask;
 		}
-		else if (columns[i].attlen == -1)
+		else if (attlen == -1)
 		{
 			/* A zero byte pads to a 4-byte header; a short one is unaligned. */
 			start = src[soff] != 0 ? soff : (soff + mask) & ~mask;
-			if (VARATT_IS_1B(src + start))
+			if (!VARATT_IS_1B(src + start))
 			{
-				place = doff;
-				if (VARATT_IS_1B_E(src + start))
-				{
-					infomask |= HEAP_HASEXTERNAL;
-					soff = start + VARSIZE_EXTERNAL(src + start);
-				}
-				else
-					soff = start + VARSIZE_1B(src + start);
+				soff = start + VARSIZE_4B(src + start);
+				place = (doff + mask) & ~mask;
 			}
 			else
 			{
-				place = (doff + mask) & ~mask;
-				soff = start + VARSIZE_4B(src + start);
+				place = doff;
+				if (VARATT_IS_1B_E(src + start))
+					soff = start + VARSIZE_EXTERNAL(src + start);
+				else
+					soff = start + VARSIZE_1B(src + start);
 			}
-			infomask |= HEAP_HASVARWIDTH;
 		}
 		else
 		{
 			start = soff;
 			soff = start + strlen(src + start) + 1;
 			place = doff;
-			infomask |= HEAP_HASVARWIDTH;
 		}
 		if (masked[i])
 		{
 			td->t_bits[i >> 3] &= ~(1 << (i & 0x07));
-			skipped = true;
+			if (in_run)
+				copy_run(data + run_src - shift, src + run_src, run_end - run_src);
+			in_run = false;
 			continue;
 		}
-		if (skipped || start - (run_src + run_len) != place - doff)
+		if (!in_run || start - place != shift)
 		{
-			memcpy(data + run_dst, src + run_src, run_len);
-			while (doff < place)
-				data[doff++] = 0;
+			if (in_run)
+				copy_run(data + run_src - shift, src + run_src, run_end - run_src);
+			/* A pad is under 8 bytes; what follows it is written later. */
+			if (doff < place)
+			{
+				uint64		zero = 0;
+
+				memcpy(data + doff, &zero, 8);
+			}
 			run_src = start;
-			run_dst = place;
-			skipped = false;
+			shift = start - place;
+			in_run = true;
 		}
-		run_len = soff - run_src;
-		doff = place + (soff - start);
+		run_end = soff;
+		doff = soff - shift;
 	}
-	memcpy(data + run_dst, src + run_src, run_len);
-	if (hoff + doff > room)
+	if (in_run)
+		copy_run(data + run_src - shift, src + run_src, run_end - run_src);
+	if (hoff + doff + MAXIMUM_ALIGNOF > room)
 		elog(ERROR, "acl: a masked row outgrew the row it was read from");
 
 	tuple->t_len = hoff + doff;
@@ -263,10 +321,20 @@ masked_heap_copy(TupleDesc desc, TupleTableSlot *source, const bool *masked,
 	HeapTupleHeaderSetTypeId(td, desc->tdtypeid);
 	HeapTupleHeaderSetTypMod(td, desc->tdtypmod);
 	ItemPointerSetInvalid(&td->t_ctid);
-	HeapTupleHeaderSetNatts(td, desc->natts);
+	td->t_infomask2 = 0;
+	HeapTupleHeaderSetNatts(td, natts);
 	td->t_hoff = hoff;
 	td->t_infomask = infomask;
 	return tuple;
+}
+
+static HeapTuple
+masked_heap_copy(TupleDesc desc, HeapTuple stored, const bool *masked,
+				 const StoredColumn *columns)
+{
+	if (HeapTupleHasNulls(stored))
+		return masked_heap_copy_impl(desc, stored, masked, columns, true);
+	return masked_heap_copy_impl(desc, stored, masked, columns, false);
 }
 
 /* Whether source holds stored tuples laid out as slot's columns. */
@@ -306,8 +374,21 @@ masked_slot_copy_heap_tuple(TupleTableSlot *slot)
 			mslot->checked = mslot->source;
 		}
 		if (mslot->copies_stored)
-			return masked_heap_copy(slot->tts_tupleDescriptor, mslot->source, mslot->masked,
-									mslot->columns);
+		{
+			/* Both kinds are heap tuple slots, whose tuple a fetch returns. */
+			HeapTuple	stored = ((HeapTupleTableSlot *) mslot->source)->tuple;
+
+			if (stored == NULL)
+				stored = ExecFetchSlotHeapTuple(mslot->source, false, NULL);
+
+			/*
+			 * A row stored before columns were added has fewer: they read as
+			 * their missing values, which a masked one must not.
+			 */
+			if (HeapTupleHeaderGetNatts(stored->t_data) == slot->tts_tupleDescriptor->natts)
+				return masked_heap_copy(slot->tts_tupleDescriptor, stored, mslot->masked,
+										mslot->columns);
+		}
 	}
 	slot_getallattrs(slot);
 	return heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
@@ -353,7 +434,10 @@ TupleTableSlot *
 acl_masked_slot_store(TupleTableSlot *slot, TupleTableSlot *source)
 {
 	Assert(slot->tts_ops == &AclMaskedSlotOps);
-	ExecClearTuple(slot);
+	/* Clearing a slot that holds no values of its own forgets what it read. */
+	if (TTS_SHOULDFREE(slot))
+		ExecClearTuple(slot);
+	slot->tts_nvalid = 0;
 	((MaskedTupleSlot *) slot)->source = source;
 	slot->tts_tableOid = source->tts_tableOid;
 	slot->tts_tid = source->tts_tid;
