@@ -52,9 +52,11 @@
 #include "miscadmin.h"
 #include "parser/parsetree.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
+#include "utils/uuid.h"
 
 #include "acl.h"
 
@@ -398,12 +400,14 @@ start_deferred_initplans(CustomScanState *node, int index)
  * parameter ($CURRENT_USER's, say), is tested with a direct call of the
  * operator's function: the expression's interpreted steps, the parameter
  * read among them, cost a row more than the call.  The value is read once
- * per scan, as a rescan is what changes parameters.
+ * per scan, as a rescan is what changes parameters.  uuid equality, what
+ * "column = $CURRENT_USER" is, compares the 16 bytes in place.
  */
 typedef struct ColumnTest
 {
 	AttrNumber	attno;
 	bool		column_first;
+	bool		uuid_equality;
 	FmgrInfo	flinfo;
 	FunctionCallInfo fcinfo;	/* set up once; the arguments per row */
 	ExprState  *value;
@@ -436,6 +440,7 @@ column_test_of(Expr *cond, Index scanrelid, ColumnTest *test, PlanState *parent)
 	set_opfuncid(op);
 	if (!func_strict(op->opfuncid))
 		return false;
+	test->uuid_equality = op->opfuncid == F_UUID_EQ;
 	fmgr_info(op->opfuncid, &test->flinfo);
 	fmgr_info_set_expr((Node *) op, &test->flinfo);
 	test->fcinfo = palloc(SizeForFunctionCallInfo(2));
@@ -462,6 +467,9 @@ column_test_holds(ColumnTest *test, TupleTableSlot *slot, ExprContext *econtext)
 	}
 	if (test->value_isnull || slot->tts_isnull[test->attno - 1])
 		return false;
+	if (test->uuid_equality)
+		return memcmp(DatumGetPointer(slot->tts_values[test->attno - 1]),
+					  DatumGetPointer(test->value_datum), UUID_LEN) == 0;
 	fcinfo->args[0].value = test->column_first ? slot->tts_values[test->attno - 1] : test->value_datum;
 	fcinfo->args[1].value = test->column_first ? test->value_datum : slot->tts_values[test->attno - 1];
 	fcinfo->isnull = false;

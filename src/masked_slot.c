@@ -42,7 +42,54 @@ typedef struct MaskedTupleSlot
 	TupleTableSlot *checked;	/* the last source whose layout was checked */
 	bool		copies_stored;	/* whether its stored tuples can be copied */
 	StoredColumn *columns;		/* by attno - 1 */
+	HeapTupleHeader header;		/* a copy's header, every column not null */
+	int			nfixed;			/* the leading fixed-length columns... */
+	uint32	   *fixed_ends;		/* ...end here, when none is NULL */
 } MaskedTupleSlot;
+
+/* A heap tuple's header length for natts columns, some NULL. */
+#define MASKED_HOFF(natts) MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(natts))
+
+/*
+ * The header every copy of a masked row starts from: all but its length,
+ * its "has varlenas" flags and which columns are NULL are the same for
+ * every row of the slot.
+ */
+static HeapTupleHeader
+header_template(TupleDesc desc, MemoryContext mcxt)
+{
+	int			natts = desc->natts;
+	HeapTupleHeader header = MemoryContextAllocZero(mcxt, MASKED_HOFF(natts));
+
+	HeapTupleHeaderSetTypeId(header, desc->tdtypeid);
+	HeapTupleHeaderSetTypMod(header, desc->tdtypmod);
+	ItemPointerSetInvalid(&header->t_ctid);
+	HeapTupleHeaderSetNatts(header, natts);
+	header->t_hoff = MASKED_HOFF(natts);
+	header->t_infomask = HEAP_HASNULL;
+	memset(header->t_bits, 0xFF, natts >> 3);
+	if (natts & 0x07)
+		header->t_bits[natts >> 3] = (1 << (natts & 0x07)) - 1;
+	return header;
+}
+
+/* Where the leading fixed-length columns end in a row with no NULL among them. */
+static void
+fixed_ends(MaskedTupleSlot *mslot)
+{
+	TupleDesc	desc = mslot->base.base.tts_tupleDescriptor;
+	uint32		off = 0;
+
+	mslot->nfixed = 0;
+	mslot->fixed_ends = MemoryContextAlloc(mslot->base.base.tts_mcxt,
+										   Max(desc->natts, 1) * sizeof(uint32));
+	for (int i = 0; i < desc->natts && TupleDescAttr(desc, i)->attlen > 0; i++)
+	{
+		off = att_align_nominal(off, TupleDescAttr(desc, i)->attalign) + TupleDescAttr(desc, i)->attlen;
+		mslot->fixed_ends[i] = off;
+		mslot->nfixed = i + 1;
+	}
+}
 
 static void
 masked_slot_init(TupleTableSlot *slot)
@@ -63,6 +110,8 @@ masked_slot_init(TupleTableSlot *slot)
 		mslot->columns[i].attlen = att->attlen;
 		mslot->columns[i].align_mask = att_align_nominal(1, att->attalign) - 1;
 	}
+	mslot->header = header_template(slot->tts_tupleDescriptor, slot->tts_mcxt);
+	fixed_ends(mslot);
 }
 
 static void
@@ -73,8 +122,11 @@ masked_slot_release(TupleTableSlot *slot)
 	TTSOpsVirtual.release(slot);
 	pfree(mslot->masked);
 	pfree(mslot->columns);
+	pfree(mslot->header);
+	pfree(mslot->fixed_ends);
 	mslot->masked = NULL;
 	mslot->columns = NULL;
+	mslot->header = NULL;
 }
 
 static void
@@ -178,6 +230,39 @@ copy_run(char *dst, const char *src, uint32 len)
 }
 
 /*
+ * Where a stored column starts and ends, given where the one before it
+ * ended; aligned says whether its start is aligned (a short varlena's and a
+ * cstring's is not).
+ */
+static pg_attribute_always_inline uint32
+stored_column_end(const StoredColumn *column, const char *src, uint32 soff,
+				  uint32 *start, bool *aligned)
+{
+	uint32		mask = column->align_mask;
+
+	if (column->attlen > 0)
+	{
+		*start = (soff + mask) & ~mask;
+		*aligned = true;
+		return *start + column->attlen;
+	}
+	if (column->attlen == -1)
+	{
+		/* A zero byte pads to a 4-byte header; a short one is unaligned. */
+		*start = src[soff] != 0 ? soff : (soff + mask) & ~mask;
+		*aligned = !VARATT_IS_1B(src + *start);
+		if (*aligned)
+			return *start + VARSIZE_4B(src + *start);
+		if (VARATT_IS_1B_E(src + *start))
+			return *start + VARSIZE_EXTERNAL(src + *start);
+		return *start + VARSIZE_1B(src + *start);
+	}
+	*start = soff;
+	*aligned = false;
+	return soff + strlen(src + soff) + 1;
+}
+
+/*
  * The stored tuple without the masked columns, read from its own bytes: a
  * by-reference value (packed, compressed or a TOAST pointer alike) is
  * copied as stored, and each kept column is placed as heap_fill_tuple
@@ -192,14 +277,16 @@ copy_run(char *dst, const char *src, uint32 len)
  * and without NULLs, so that a row without them tests none.
  */
 static pg_attribute_always_inline HeapTuple
-masked_heap_copy_impl(TupleDesc desc, HeapTuple stored, const bool *masked,
-					  const StoredColumn *columns, bool has_nulls)
+masked_heap_copy_impl(MaskedTupleSlot *mslot, HeapTuple stored, bool has_nulls)
 {
+	int			natts = mslot->base.base.tts_tupleDescriptor->natts;
+	const bool *masked = mslot->masked;
+	const StoredColumn *columns = mslot->columns;
+	int			begin = mslot->nfixed;
 	HeapTupleHeader from = stored->t_data;
 	const bits8 *stored_nulls = from->t_bits;
 	const char *src = (char *) from + from->t_hoff;
-	int			natts = desc->natts;
-	Size		hoff = MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(natts));
+	Size		hoff = MASKED_HOFF(natts);
 
 	/* Room for padding each column, and for an 8-byte store of a pad. */
 	Size		room = hoff + (stored->t_len - from->t_hoff) + (Size) (natts + 1) * MAXIMUM_ALIGNOF;
@@ -223,65 +310,42 @@ masked_heap_copy_impl(TupleDesc desc, HeapTuple stored, const bool *masked,
 	td = (HeapTupleHeader) ((char *) tuple + HEAPTUPLESIZE);
 	data = (char *) td + hoff;
 
-	/*
-	 * Every column the stored tuple has not null; masked ones are cleared.
-	 * The bitmap's padding lies in the header's last 8 bytes, zeroed first;
-	 * the fields before the bitmap are set below.
-	 */
+	/* Every column the stored tuple has not null; masked ones are cleared. */
+	if (hoff <= 32)
 	{
-		uint64		zero = 0;
-
-		memcpy((char *) td + hoff - 8, &zero, 8);
+		copy_ends((char *) td, (char *) mslot->header, 16, 8);
+		copy_ends((char *) td + 16, (char *) mslot->header + 16, hoff - 16, 8);
 	}
-	if (has_nulls)
-		memcpy(td->t_bits, stored_nulls, BITMAPLEN(natts));
 	else
-	{
-		for (int i = 0; i < (natts >> 3); i++)
-			td->t_bits[i] = 0xFF;
-		if (natts & 0x07)
-			td->t_bits[natts >> 3] = (1 << (natts & 0x07)) - 1;
-	}
+		memcpy(td, mslot->header, hoff);
+	if (has_nulls)
+		copy_run((char *) td->t_bits, (const char *) stored_nulls, BITMAPLEN(natts));
 
-	for (int i = 0; i < natts; i++)
+	/*
+	 * Leading fixed-length columns, none NULL or masked, are kept as they
+	 * lie: the walk starts after them.
+	 */
+	for (int i = 0; i < begin; i++)
+	{
+		if (masked[i] || (has_nulls && att_isnull(i, stored_nulls)))
+		{
+			begin = i;
+			break;
+		}
+	}
+	if (begin > 0)
+		soff = doff = run_end = mslot->fixed_ends[begin - 1];
+
+	for (int i = begin; i < natts; i++)
 	{
 		uint32		mask = columns[i].align_mask;
-		int			attlen = columns[i].attlen;
 		uint32		start;
 		uint32		place;
+		bool		aligned;
 
 		if (has_nulls && att_isnull(i, stored_nulls))
 			continue;
-		if (attlen > 0)
-		{
-			start = (soff + mask) & ~mask;
-			soff = start + attlen;
-			place = (doff + mask) & ~mask;
-		}
-		else if (attlen == -1)
-		{
-			/* A zero byte pads to a 4-byte header; a short one is unaligned. */
-			start = src[soff] != 0 ? soff : (soff + mask) & ~mask;
-			if (!VARATT_IS_1B(src + start))
-			{
-				soff = start + VARSIZE_4B(src + start);
-				place = (doff + mask) & ~mask;
-			}
-			else
-			{
-				place = doff;
-				if (VARATT_IS_1B_E(src + start))
-					soff = start + VARSIZE_EXTERNAL(src + start);
-				else
-					soff = start + VARSIZE_1B(src + start);
-			}
-		}
-		else
-		{
-			start = soff;
-			soff = start + strlen(src + start) + 1;
-			place = doff;
-		}
+		soff = stored_column_end(&columns[i], src, soff, &start, &aligned);
 		if (masked[i])
 		{
 			td->t_bits[i >> 3] &= ~(1 << (i & 0x07));
@@ -290,6 +354,7 @@ masked_heap_copy_impl(TupleDesc desc, HeapTuple stored, const bool *masked,
 			in_run = false;
 			continue;
 		}
+		place = aligned ? (doff + mask) & ~mask : doff;
 		if (!in_run || start - place != shift)
 		{
 			if (in_run)
@@ -318,23 +383,16 @@ masked_heap_copy_impl(TupleDesc desc, HeapTuple stored, const bool *masked,
 	tuple->t_tableOid = InvalidOid;
 	tuple->t_data = td;
 	HeapTupleHeaderSetDatumLength(td, tuple->t_len);
-	HeapTupleHeaderSetTypeId(td, desc->tdtypeid);
-	HeapTupleHeaderSetTypMod(td, desc->tdtypmod);
-	ItemPointerSetInvalid(&td->t_ctid);
-	td->t_infomask2 = 0;
-	HeapTupleHeaderSetNatts(td, natts);
-	td->t_hoff = hoff;
 	td->t_infomask = infomask;
 	return tuple;
 }
 
 static HeapTuple
-masked_heap_copy(TupleDesc desc, HeapTuple stored, const bool *masked,
-				 const StoredColumn *columns)
+masked_heap_copy(MaskedTupleSlot *mslot, HeapTuple stored)
 {
 	if (HeapTupleHasNulls(stored))
-		return masked_heap_copy_impl(desc, stored, masked, columns, true);
-	return masked_heap_copy_impl(desc, stored, masked, columns, false);
+		return masked_heap_copy_impl(mslot, stored, true);
+	return masked_heap_copy_impl(mslot, stored, false);
 }
 
 /* Whether source holds stored tuples laid out as slot's columns. */
@@ -386,8 +444,7 @@ masked_slot_copy_heap_tuple(TupleTableSlot *slot)
 			 * their missing values, which a masked one must not.
 			 */
 			if (HeapTupleHeaderGetNatts(stored->t_data) == slot->tts_tupleDescriptor->natts)
-				return masked_heap_copy(slot->tts_tupleDescriptor, stored, mslot->masked,
-										mslot->columns);
+				return masked_heap_copy(mslot, stored);
 		}
 	}
 	slot_getallattrs(slot);
