@@ -166,11 +166,6 @@ typedef bool (*AclPlanVisitor) (Plan *plan, void *context);
 extern void acl_walk_plan(Plan *plan, AclPlanVisitor visit, void *context);
 extern Bitmapset *acl_branch_initplan_ids(PlannedStmt *stmt);
 
-/* masked_slot.c: a row some of whose columns are masked */
-extern PGDLLIMPORT const TupleTableSlotOps AclMaskedSlotOps;
-extern bool *acl_masked_slot_columns(TupleTableSlot *slot);
-extern TupleTableSlot *acl_masked_slot_store(TupleTableSlot *slot, TupleTableSlot *source);
-
 /* gates.c: the policies' gates, planned cheaply and read once per execution */
 extern bool acl_gates_to_once_calls(Query *query);
 extern void acl_once_calls_to_initplans(PlannedStmt *stmt);

@@ -59,6 +59,7 @@
 #include "utils/uuid.h"
 
 #include "acl.h"
+#include "masked_slot.h"
 
 #define BRANCH_SCAN_NAME "acl branches"
 
@@ -574,6 +575,7 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 	{
 		for (int i = 0; i < state->nmasks; i++)
 			masked[state->mask_attnos[i] - 1] = !state->cond_holds[state->mask_cond[i]];
+		acl_masked_slot_columns_set(state->masked_slot);
 		state->masked_known = state->nconds <= 64;
 		state->masked_for = held;
 	}

@@ -26,26 +26,7 @@
 #include "executor/tuptable.h"
 
 #include "acl.h"
-
-/* A column as stored: its length (or -1, -2) and alignment, as a mask. */
-typedef struct StoredColumn
-{
-	int16		attlen;
-	uint8		align_mask;
-} StoredColumn;
-
-typedef struct MaskedTupleSlot
-{
-	VirtualTupleTableSlot base; /* first: the virtual slot code reads it */
-	TupleTableSlot *source;		/* the scan's slot; NULL once materialized */
-	bool	   *masked;			/* by attno - 1 */
-	TupleTableSlot *checked;	/* the last source whose layout was checked */
-	bool		copies_stored;	/* whether its stored tuples can be copied */
-	StoredColumn *columns;		/* by attno - 1 */
-	HeapTupleHeader header;		/* a copy's header, every column not null */
-	int			nfixed;			/* the leading fixed-length columns... */
-	uint32	   *fixed_ends;		/* ...end here, when none is NULL */
-} MaskedTupleSlot;
+#include "masked_slot.h"
 
 /* A heap tuple's header length for natts columns, some NULL. */
 #define MASKED_HOFF(natts) MAXALIGN(offsetof(HeapTupleHeaderData, t_bits) + BITMAPLEN(natts))
@@ -109,9 +90,11 @@ masked_slot_init(TupleTableSlot *slot)
 
 		mslot->columns[i].attlen = att->attlen;
 		mslot->columns[i].align_mask = att_align_nominal(1, att->attalign) - 1;
+		mslot->columns[i].masked = false;
 	}
 	mslot->header = header_template(slot->tts_tupleDescriptor, slot->tts_mcxt);
 	fixed_ends(mslot);
+	mslot->kept_lead = mslot->nfixed;
 }
 
 static void
@@ -280,9 +263,8 @@ static pg_attribute_always_inline HeapTuple
 masked_heap_copy_impl(MaskedTupleSlot *mslot, HeapTuple stored, bool has_nulls)
 {
 	int			natts = mslot->base.base.tts_tupleDescriptor->natts;
-	const bool *masked = mslot->masked;
 	const StoredColumn *columns = mslot->columns;
-	int			begin = mslot->nfixed;
+	int			begin = mslot->kept_lead;
 	HeapTupleHeader from = stored->t_data;
 	const bits8 *stored_nulls = from->t_bits;
 	const char *src = (char *) from + from->t_hoff;
@@ -325,9 +307,9 @@ masked_heap_copy_impl(MaskedTupleSlot *mslot, HeapTuple stored, bool has_nulls)
 	 * Leading fixed-length columns, none NULL or masked, are kept as they
 	 * lie: the walk starts after them.
 	 */
-	for (int i = 0; i < begin; i++)
+	for (int i = 0; has_nulls && i < begin; i++)
 	{
-		if (masked[i] || (has_nulls && att_isnull(i, stored_nulls)))
+		if (att_isnull(i, stored_nulls))
 		{
 			begin = i;
 			break;
@@ -346,7 +328,7 @@ masked_heap_copy_impl(MaskedTupleSlot *mslot, HeapTuple stored, bool has_nulls)
 		if (has_nulls && att_isnull(i, stored_nulls))
 			continue;
 		soff = stored_column_end(&columns[i], src, soff, &start, &aligned);
-		if (masked[i])
+		if (columns[i].masked)
 		{
 			td->t_bits[i >> 3] &= ~(1 << (i & 0x07));
 			if (in_run)
@@ -473,7 +455,10 @@ const TupleTableSlotOps AclMaskedSlotOps = {
 	.copy_minimal_tuple = masked_slot_copy_minimal_tuple,
 };
 
-/* The columns masked in the next row stored: true hides one. */
+/*
+ * The columns masked in the next row stored: true hides one.  Once they
+ * change, acl_masked_slot_columns_set must be called before a row is stored.
+ */
 bool *
 acl_masked_slot_columns(TupleTableSlot *slot)
 {
@@ -481,23 +466,18 @@ acl_masked_slot_columns(TupleTableSlot *slot)
 	return ((MaskedTupleSlot *) slot)->masked;
 }
 
-/*
- * Stores source's row, with the columns acl_masked_slot_columns marks
- * masked.  slot refers to source until it is materialized: like the
- * values a projection computes from a scan's row, it is valid until the
- * scan moves on.
- */
-TupleTableSlot *
-acl_masked_slot_store(TupleTableSlot *slot, TupleTableSlot *source)
+/* Works out, from the columns now marked masked, how rows are copied. */
+void
+acl_masked_slot_columns_set(TupleTableSlot *slot)
 {
+	MaskedTupleSlot *mslot = (MaskedTupleSlot *) slot;
+
 	Assert(slot->tts_ops == &AclMaskedSlotOps);
-	/* Clearing a slot that holds no values of its own forgets what it read. */
-	if (TTS_SHOULDFREE(slot))
-		ExecClearTuple(slot);
-	slot->tts_nvalid = 0;
-	((MaskedTupleSlot *) slot)->source = source;
-	slot->tts_tableOid = source->tts_tableOid;
-	slot->tts_tid = source->tts_tid;
-	slot->tts_flags &= ~TTS_FLAG_EMPTY;
-	return slot;
+	mslot->kept_lead = mslot->nfixed;
+	for (int i = slot->tts_tupleDescriptor->natts - 1; i >= 0; i--)
+	{
+		mslot->columns[i].masked = mslot->masked[i];
+		if (mslot->masked[i] && i < mslot->kept_lead)
+			mslot->kept_lead = i;
+	}
 }
