@@ -337,6 +337,101 @@ $$;
 DROP FUNCTION mlay_differences();
 DROP TABLE mlay_types, mlay_expected;
 
+-- One policy, two reads of a table: published rows with some columns, the
+-- reader's own rows with all (the demo's profiles).  The mask is one
+-- condition, "column = value" on a NOT NULL column: by $CURRENT_USER (uuid,
+-- compared in place) or by $CURRENT_USER.email (text, by the operator's
+-- function).  Both are
+-- read through SPI and by a prepared statement reused by both readers.
+INSERT INTO acl.policies (id, name) VALUES ('d0000000-0000-4000-8000-0000000000a3', 'published and own');
+INSERT INTO acl.access ("user", policy) VALUES
+    ('d1000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-0000000000a3'),
+    ('d1000000-0000-4000-8000-000000000002', 'd0000000-0000-4000-8000-0000000000a3');
+CREATE TABLE mpub_expected (tab text, reader uuid, row_text text);
+DO $$
+DECLARE
+    own jsonb;
+    tab text;
+    mine text;
+BEGIN
+    FOREACH own IN ARRAY ARRAY['{"owner": {"_eq": "$CURRENT_USER"}}', '{"email": {"_eq": "$CURRENT_USER.email"}}']::jsonb[] LOOP
+        tab := CASE WHEN own ? 'email' THEN 'mpub_email' ELSE 'mpub_owner' END;
+        mine := CASE WHEN own ? 'email' THEN 'm.email = r.email' ELSE 'm.owner = r.u' END;
+        EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, owner uuid NOT NULL, email text NOT NULL, title text, secret text,
+                        points int8, published bool, at timestamptz)', tab);
+        EXECUTE format($i$INSERT INTO %I
+            SELECT g, u, e, 'title ' || g,
+                   CASE WHEN g %% 4 <> 1 THEN repeat('secret ' || g, g %% 7 + 1) END,
+                   CASE WHEN g %% 5 <> 2 THEN g * 1000 END, g %% 3 <> 0, timestamptz '2026-01-01 00:00+00' + g * interval '1 day'
+              FROM generate_series(1, 60) g,
+                   LATERAL (SELECT id AS u, email AS e FROM acl.users
+                             WHERE id = ('d1000000-0000-4000-8000-00000000000' || (g %% 2 + 1))::uuid) x$i$,
+                       tab);
+        INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+            ('d0000000-0000-4000-8000-0000000000a3', tab::regclass, 'read',
+             '{"published": {"_eq": true}}', '{id,title,published,at}'),
+            ('d0000000-0000-4000-8000-0000000000a3', tab::regclass, 'read', own, '{*}');
+        EXECUTE format($i$INSERT INTO mpub_expected SELECT %L, r.u, x::text FROM %I m, acl.users r(u),
+            LATERAL (SELECT m.id, CASE WHEN %s THEN m.owner END, CASE WHEN %s THEN m.email END, m.title,
+                            CASE WHEN %s THEN m.secret END, CASE WHEN %s THEN m.points END, m.published, m.at) x
+            WHERE r.u IN ('d1000000-0000-4000-8000-000000000001', 'd1000000-0000-4000-8000-000000000002')
+              AND (m.published OR %s)$i$,
+            tab, tab, mine, mine, mine, mine, mine);
+    END LOOP;
+END
+$$;
+CREATE FUNCTION mpub_differences(tab text) RETURNS TABLE (masks text, spi bigint, prepared bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    got text[] := '{}';
+    prepared_got text[] := '{}';
+BEGIN
+    FOR masks IN EXECUTE format('EXPLAIN (COSTS OFF, VERBOSE) SELECT * FROM %I', tab) LOOP
+        EXIT WHEN masks ~ 'Masks:';
+    END LOOP;
+    masks := substring(masks FROM 'Masks: ([^,]*),');
+    FOR r IN EXECUTE format('SELECT * FROM %I', tab) LOOP
+        got := got || r::text;
+    END LOOP;
+    FOR r IN EXECUTE format('EXECUTE %I', tab || '_read') LOOP
+        prepared_got := prepared_got || r::text;
+    END LOOP;
+    SELECT count(*) INTO spi FROM ((SELECT unnest(got) EXCEPT ALL SELECT row_text FROM mpub_expected e
+                                     WHERE e.tab = $1 AND reader = current_setting('acl.user_id')::uuid)
+                                    UNION ALL
+                                    (SELECT row_text FROM mpub_expected e
+                                     WHERE e.tab = $1 AND reader = current_setting('acl.user_id')::uuid
+                                     EXCEPT ALL SELECT unnest(got))) d;
+    SELECT count(*) INTO prepared FROM ((SELECT unnest(prepared_got) EXCEPT ALL SELECT unnest(got))
+                                        UNION ALL (SELECT unnest(got) EXCEPT ALL SELECT unnest(prepared_got))) d;
+    RETURN NEXT;
+END
+$$;
+GRANT SELECT ON mpub_owner, mpub_email, mpub_expected TO acl_reg_mrow_app;
+GRANT EXECUTE ON FUNCTION mpub_differences(text) TO acl_reg_mrow_app;
+SET ROLE acl_reg_mrow_app;
+PREPARE mpub_owner_read AS SELECT * FROM mpub_owner;
+PREPARE mpub_email_read AS SELECT * FROM mpub_email;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000001';
+SELECT * FROM mpub_differences('mpub_owner');
+SELECT * FROM mpub_differences('mpub_email');
+SELECT count(*) AS rows, count(secret) AS secrets_shown FROM mpub_owner;
+SET acl.user_id = 'd1000000-0000-4000-8000-000000000002';
+SELECT * FROM mpub_differences('mpub_owner');
+SELECT * FROM mpub_differences('mpub_email');
+SELECT count(*) AS rows, count(secret) AS secrets_shown FROM mpub_email;
+SELECT name, generic_plans > 0 AS generic FROM pg_prepared_statements WHERE name LIKE 'mpub%' ORDER BY name;
+DEALLOCATE mpub_owner_read;
+DEALLOCATE mpub_email_read;
+RESET acl.user_id;
+RESET ROLE;
+DELETE FROM acl.permissions WHERE policy = 'd0000000-0000-4000-8000-0000000000a3';
+DROP FUNCTION mpub_differences(text);
+DROP TABLE mpub_owner, mpub_email, mpub_expected;
+DELETE FROM acl.access WHERE policy = 'd0000000-0000-4000-8000-0000000000a3';
+DELETE FROM acl.policies WHERE id = 'd0000000-0000-4000-8000-0000000000a3';
+
 DELETE FROM acl.permissions WHERE collection = 'mrow'::regclass;
 DROP FUNCTION mrow_differences(), mrow_plan();
 DROP FUNCTION mrow_spi_rows(text);

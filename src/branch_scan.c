@@ -98,6 +98,7 @@ typedef struct BranchScanState
 	int			mask_reads;		/* the last column those conditions read */
 	TupleTableSlot *masked_slot;
 	bool	   *masked;			/* the masked slot's, by attno - 1 */
+	struct ColumnTest *only_test;	/* the one condition, if it is direct */
 	bool		masked_known;	/* whether masked is set for masked_for */
 	uint64		masked_for;		/* which conditions held: bit i for conds[i] */
 } BranchScanState;
@@ -528,6 +529,7 @@ start_masks(BranchScanState *state, List *masks)
 			state->mask_reads = Max(state->mask_reads, column + FirstLowInvalidHeapAttributeNumber);
 	}
 	state->nconds = list_length(distinct);
+	state->only_test = state->nconds == 1 && state->conds[0] == NULL ? &state->tests[0] : NULL;
 	state->masked_slot = ExecAllocTableSlot(&state->css.ss.ps.state->es_tupleTable,
 											ExecGetResultType(state->chosen), &AclMaskedSlotOps);
 	state->masked = acl_masked_slot_columns(state->masked_slot);
@@ -548,6 +550,24 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 	/* Built for this scan's virtual slot, the conditions deform nothing. */
 	slot_getsomeattrs(slot, state->mask_reads);
 	econtext->ecxt_scantuple = slot;
+	if (state->only_test != NULL)
+	{
+		/* One direct condition, the usual case: it shows all or masks all. */
+		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		bool		holds = column_test_holds(state->only_test, slot, econtext);
+
+		MemoryContextSwitchTo(old);
+		if (holds)
+			return slot;
+		if (!state->masked_known)
+		{
+			for (int i = 0; i < state->nmasks; i++)
+				masked[state->mask_attnos[i] - 1] = true;
+			acl_masked_slot_columns_set(state->masked_slot);
+			state->masked_known = true;
+		}
+		return acl_masked_slot_store(state->masked_slot, slot);
+	}
 	for (int i = 0; i < state->nconds; i++)
 	{
 		bool		isnull;
