@@ -97,7 +97,7 @@ typedef struct BranchScanState
 	bool	   *cond_holds;
 	int			mask_reads;		/* the last column those conditions read */
 	TupleTableSlot *masked_slot;
-	bool	   *masked;			/* the masked slot's, by attno - 1 */
+	bool	   *masked;			/* what the masked slot masks, by attno - 1 */
 	struct ColumnTest *only_test;	/* the one condition, if it is direct */
 	bool		masked_known;	/* whether masked is set for masked_for */
 	uint64		masked_for;		/* which conditions held: bit i for conds[i] */
@@ -532,7 +532,7 @@ start_masks(BranchScanState *state, List *masks)
 	state->only_test = state->nconds == 1 && state->conds[0] == NULL ? &state->tests[0] : NULL;
 	state->masked_slot = ExecAllocTableSlot(&state->css.ss.ps.state->es_tupleTable,
 											ExecGetResultType(state->chosen), &AclMaskedSlotOps);
-	state->masked = acl_masked_slot_columns(state->masked_slot);
+	state->masked = palloc0(sizeof(bool) * Max(ExecGetResultType(state->chosen)->natts, 1));
 }
 
 /* The branch's row, with the columns it may not show masked. */
@@ -552,41 +552,35 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 	econtext->ecxt_scantuple = slot;
 	if (state->only_test != NULL)
 	{
-		/* One direct condition, the usual case: it shows all or masks all. */
+		/* One direct condition, the usual case: no loop, no evaluator. */
 		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-		bool		holds = column_test_holds(state->only_test, slot, econtext);
 
+		all_shown = state->cond_holds[0] = column_test_holds(state->only_test, slot, econtext);
+		held = all_shown;
 		MemoryContextSwitchTo(old);
-		if (holds)
-			return slot;
-		if (!state->masked_known)
-		{
-			for (int i = 0; i < state->nmasks; i++)
-				masked[state->mask_attnos[i] - 1] = true;
-			acl_masked_slot_columns_set(state->masked_slot);
-			state->masked_known = true;
-		}
-		return acl_masked_slot_store(state->masked_slot, slot);
 	}
-	for (int i = 0; i < state->nconds; i++)
+	else
 	{
-		bool		isnull;
-
-		if (state->conds[i] == NULL)
+		for (int i = 0; i < state->nconds; i++)
 		{
-			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			bool		isnull;
 
-			state->cond_holds[i] = column_test_holds(&state->tests[i], slot, econtext);
-			MemoryContextSwitchTo(old);
-		}
-		else
-		{
-			Datum		shown = ExecEvalExprSwitchContext(state->conds[i], econtext, &isnull);
+			if (state->conds[i] == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 
-			state->cond_holds[i] = !isnull && DatumGetBool(shown);
+				state->cond_holds[i] = column_test_holds(&state->tests[i], slot, econtext);
+				MemoryContextSwitchTo(old);
+			}
+			else
+			{
+				Datum		shown = ExecEvalExprSwitchContext(state->conds[i], econtext, &isnull);
+
+				state->cond_holds[i] = !isnull && DatumGetBool(shown);
+			}
+			all_shown &= state->cond_holds[i];
+			held |= (uint64) state->cond_holds[i] << (i % 64);
 		}
-		all_shown &= state->cond_holds[i];
-		held |= (uint64) state->cond_holds[i] << (i % 64);
 	}
 	if (all_shown)
 		return slot;
@@ -595,7 +589,7 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 	{
 		for (int i = 0; i < state->nmasks; i++)
 			masked[state->mask_attnos[i] - 1] = !state->cond_holds[state->mask_cond[i]];
-		acl_masked_slot_columns_set(state->masked_slot);
+		acl_masked_slot_set_masked(state->masked_slot, masked);
 		state->masked_known = state->nconds <= 64;
 		state->masked_for = held;
 	}

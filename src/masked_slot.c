@@ -80,8 +80,6 @@ masked_slot_init(TupleTableSlot *slot)
 	TTSOpsVirtual.init(slot);
 	mslot->source = NULL;
 	mslot->checked = NULL;
-	mslot->masked = MemoryContextAllocZero(slot->tts_mcxt,
-										   Max(slot->tts_tupleDescriptor->natts, 1) * sizeof(bool));
 	mslot->columns = MemoryContextAlloc(slot->tts_mcxt,
 										Max(slot->tts_tupleDescriptor->natts, 1) * sizeof(StoredColumn));
 	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
@@ -90,11 +88,12 @@ masked_slot_init(TupleTableSlot *slot)
 
 		mslot->columns[i].attlen = att->attlen;
 		mslot->columns[i].align_mask = att_align_nominal(1, att->attalign) - 1;
-		mslot->columns[i].masked = false;
+		/* Every column hides until the owner says which do. */
+		mslot->columns[i].masked = true;
 	}
 	mslot->header = header_template(slot->tts_tupleDescriptor, slot->tts_mcxt);
 	fixed_ends(mslot);
-	mslot->kept_lead = mslot->nfixed;
+	mslot->kept_lead = 0;
 }
 
 static void
@@ -103,13 +102,12 @@ masked_slot_release(TupleTableSlot *slot)
 	MaskedTupleSlot *mslot = (MaskedTupleSlot *) slot;
 
 	TTSOpsVirtual.release(slot);
-	pfree(mslot->masked);
 	pfree(mslot->columns);
 	pfree(mslot->header);
 	pfree(mslot->fixed_ends);
-	mslot->masked = NULL;
 	mslot->columns = NULL;
 	mslot->header = NULL;
+	mslot->fixed_ends = NULL;
 }
 
 static void
@@ -130,7 +128,7 @@ masked_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 	slot_getsomeattrs(source, natts);
 	for (int i = slot->tts_nvalid; i < natts; i++)
 	{
-		bool		hidden = mslot->masked[i] || source->tts_isnull[i];
+		bool		hidden = mslot->columns[i].masked || source->tts_isnull[i];
 
 		slot->tts_values[i] = hidden ? (Datum) 0 : source->tts_values[i];
 		slot->tts_isnull[i] = hidden;
@@ -456,19 +454,11 @@ const TupleTableSlotOps AclMaskedSlotOps = {
 };
 
 /*
- * The columns masked in the next row stored: true hides one.  Once they
- * change, acl_masked_slot_columns_set must be called before a row is stored.
+ * Sets which columns the rows stored from now on mask: masked[attno - 1]
+ * true hides a column.  Until it is first called, every column is hidden.
  */
-bool *
-acl_masked_slot_columns(TupleTableSlot *slot)
-{
-	Assert(slot->tts_ops == &AclMaskedSlotOps);
-	return ((MaskedTupleSlot *) slot)->masked;
-}
-
-/* Works out, from the columns now marked masked, how rows are copied. */
 void
-acl_masked_slot_columns_set(TupleTableSlot *slot)
+acl_masked_slot_set_masked(TupleTableSlot *slot, const bool *masked)
 {
 	MaskedTupleSlot *mslot = (MaskedTupleSlot *) slot;
 
@@ -476,8 +466,8 @@ acl_masked_slot_columns_set(TupleTableSlot *slot)
 	mslot->kept_lead = mslot->nfixed;
 	for (int i = slot->tts_tupleDescriptor->natts - 1; i >= 0; i--)
 	{
-		mslot->columns[i].masked = mslot->masked[i];
-		if (mslot->masked[i] && i < mslot->kept_lead)
+		mslot->columns[i].masked = masked[i];
+		if (masked[i] && i < mslot->kept_lead)
 			mslot->kept_lead = i;
 	}
 }

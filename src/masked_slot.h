@@ -13,7 +13,7 @@
 
 /*
  * A column as stored: its length (or -1, -2) and alignment, as a mask; and
- * whether it is masked, as acl_masked_slot_columns_set last found.
+ * whether the rows stored mask it.
  */
 typedef struct StoredColumn
 {
@@ -26,7 +26,6 @@ typedef struct MaskedTupleSlot
 {
 	VirtualTupleTableSlot base; /* first: the virtual slot code reads it */
 	TupleTableSlot *source;		/* the scan's slot; NULL once materialized */
-	bool	   *masked;			/* by attno - 1 */
 	TupleTableSlot *checked;	/* the last source whose layout was checked */
 	bool		copies_stored;	/* whether its stored tuples can be copied */
 	StoredColumn *columns;		/* by attno - 1 */
@@ -37,12 +36,11 @@ typedef struct MaskedTupleSlot
 } MaskedTupleSlot;
 
 extern PGDLLIMPORT const TupleTableSlotOps AclMaskedSlotOps;
-extern bool *acl_masked_slot_columns(TupleTableSlot *slot);
-extern void acl_masked_slot_columns_set(TupleTableSlot *slot);
+extern void acl_masked_slot_set_masked(TupleTableSlot *slot, const bool *masked);
 
 /*
- * Stores source's row, with the columns acl_masked_slot_columns marks
- * masked.  slot refers to source until it is materialized: like the
+ * Stores source's row, with the columns acl_masked_slot_set_masked last
+ * set masked.  slot refers to source until it is materialized: like the
  * values a projection computes from a scan's row, it is valid until the
  * scan moves on.
  */
