@@ -652,10 +652,15 @@ check_condition(const AclRule *cond, const AclJson *value)
 				int			m = validate(with_op(cond, exclusive[i][1 - side]), payload);
 
 				CHECK(m >= 0);
+				/*
+				 * On strings, complements; a function's result (count() of
+				 * an array is a number, of a string null) is no string.
+				 */
 				if (is_string_op(cond->op) && cond->value->kind == ACL_JSON_STRING &&
+					cond->function == NULL &&
 					(value->kind == ACL_JSON_STRING ||
 					 (strstr(cond->op, "contains") && value->kind == ACL_JSON_ARRAY)))
-					CHECK(m + n == 1);	/* on strings, complements */
+					CHECK(m + n == 1);
 				else if (!(is_string_op(cond->op) && cond->value->kind != ACL_JSON_STRING))
 					CHECK(m + n >= 1);	/* never both hold */
 			}
