@@ -447,20 +447,35 @@ RESET plan_cache_mode;
 SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'mask_linked_rows';
 DEALLOCATE mask_linked_rows;
 -- EXPLAIN starts every branch with its initplans; EXPLAIN ANALYZE the one
--- that ran.
-SELECT count(*) FILTER (WHERE line ~ 'InitPlan') AS initplans, count(*) FILTER (WHERE line ~ 'Branches') AS scans
-  FROM pg_temp.explained_plan('SELECT id FROM mask_linked') line;
+-- that ran.  The gates and $CURRENT_USER are no initplans: the scan sets
+-- them as parameters when it starts a branch, each distinct value read once
+-- (VERBOSE lists them).
+SELECT count(*) FILTER (WHERE line ~ 'InitPlan') AS initplans,
+       sum((SELECT count(*) FROM regexp_matches(line, '\$\d+', 'g'))) FILTER (WHERE line ~ 'Branch Parameters') AS parameters,
+       count(*) FILTER (WHERE line ~ 'Branches') AS scans
+  FROM pg_temp.verbose_plan('SELECT id FROM mask_linked') line;
 SELECT regexp_replace(line, ' \((actual|never).*', '') AS plan
   FROM pg_temp.explained('SELECT id FROM mask_linked') line
  WHERE line ~ 'InitPlan|Branch Run';
+-- A parameter the scan sets is evaluated with the querying role's rights,
+-- as the initplan it replaces was: without EXECUTE on acl.current_user_id()
+-- the read fails (42501), it does not read past the missing value.
+RESET ROLE;
+BEGIN;
+REVOKE EXECUTE ON FUNCTION acl.current_user_id() FROM PUBLIC;
+SET LOCAL ROLE acl_reg_mask_app;
+SELECT id FROM mask_linked;
+ROLLBACK;
+SET ROLE acl_reg_mask_app;
 RESET acl.user_id;
 RESET ROLE;
 -- Gates are calls of their twins (acl._has_policy_once) once enforced, and
 -- the plan turns those calls into initplans where the executor can start
 -- them in time: in the statement's plan and in the initplans the branch
--- scan starts.  A correlated subplan is started with the statement, before
--- any initplan made then, so there the calls stay, each keeping its first
--- answer.  Both must give every reader what the other form gives.
+-- scan starts; within the branches, the scan sets them as parameters.  A
+-- correlated subplan is started with the statement, before any initplan
+-- made then, so there the calls stay, each keeping its first answer.  Both
+-- must give every reader what the other form gives.
 PREPARE mask_linked_counts AS
     SELECT c || CASE WHEN c = j THEN ' (as joined)' ELSE ' (joined: ' || j || ')' END
       FROM (SELECT string_agg(l.id || ':' || (SELECT count(*) FROM mask_linked k WHERE k.id = l.item), ' '
@@ -477,6 +492,8 @@ DEALLOCATE mask_linked_counts;
 SELECT count(*) FILTER (WHERE line ~ 'SubPlan') AS correlated,
        count(*) FILTER (WHERE line ~ 'Filter: .*acl\._(has_policy|is_admin)_once\(') AS filters_calling_gates,
        count(*) FILTER (WHERE line ~ 'Output: acl\._(has_policy|is_admin)_once\(') AS gate_initplans,
+       sum((SELECT count(*) FROM regexp_matches(line, 'acl\._(has_policy|is_admin)_once\(', 'g')))
+           FILTER (WHERE line ~ 'Branch Parameters') AS gate_parameters,
        count(*) FILTER (WHERE line ~ 'acl\.(has_policy|is_admin)\(') AS gate_sublinks
   FROM pg_temp.verbose_plan('SELECT l.id, (SELECT count(*) FROM mask_linked k WHERE k.id = l.item) FROM mask_links l') line;
 -- Under the branch scan no branch keeps its gating Result, also below the

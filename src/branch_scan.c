@@ -21,6 +21,11 @@
  * starts, and the branches' gates and identity lookups are most of them.
  * Once the plan is made, the initplans of each branch move into the scan,
  * which starts those of the branch it runs, when it starts the branch.
+ * An initplan that only computes a gate or $CURRENT_USER from constants
+ * becomes a parameter the scan sets itself as the branch starts: the
+ * scan has just opened the gates, so the value is at hand, and a plan
+ * node per value (a Result, its slot and projection) costs more than the
+ * rest of starting a short branch.
  *
  * A branch is planned as a subquery scan over the Result that holds its
  * one-time filter, over the plan that reads its rows: two layers that cost
@@ -69,13 +74,17 @@ static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
  * custom_private of the path: list_make2(tokens, branch numbers); the plan
  * adds, per branch, the plan ids of its deferred initplans, their plans,
  * the one-time filter this scan checks for the branch (NIL: the branch
- * checks its own), and the column masks this scan applies to the branch's
- * rows (NIL, or list_make2(attnos, conditions under which each is shown)).
+ * checks its own), the column masks this scan applies to the branch's
+ * rows (NIL, or list_make2(attnos, conditions under which each is shown)),
+ * and the parameters this scan sets when it starts the branch
+ * (list_make3(Params, per Param the position of its value, the distinct
+ * values)).
  */
 #define PRIVATE_PLANNED 2
 #define PRIVATE_FILTERS 4
 #define PRIVATE_MASKS 5
-#define PRIVATE_DEFERRED 6
+#define PRIVATE_PARAMETERS 6
+#define PRIVATE_DEFERRED 7
 
 typedef struct BranchScanState
 {
@@ -114,6 +123,8 @@ static void start_deferred_initplans(CustomScanState *node, int index);
 static void explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es);
 static void explain_branch_filters(CustomScan *cscan, List *ancestors, ExplainState *es);
 static void explain_branch_masks(CustomScan *cscan, List *ancestors, ExplainState *es);
+static void explain_branch_parameters(CustomScan *cscan, List *ancestors, ExplainState *es);
+static Expr *initplan_value(SubPlan *initplan, PlannedStmt *stmt);
 
 static const CustomPathMethods branch_path_methods = {
 	.CustomName = BRANCH_SCAN_NAME,
@@ -596,6 +607,38 @@ mask_row(BranchScanState *state, TupleTableSlot *slot)
 	return acl_masked_slot_store(state->masked_slot, slot);
 }
 
+/*
+ * Sets the parameters of the branch at `index` (a list position) that this
+ * scan computes in place of their initplans, each distinct value once.
+ * Evaluated in the caller's memory, the query's, where by-reference values
+ * stay for the execution.
+ */
+static void
+set_branch_parameters(BranchScanState *state, int index)
+{
+	CustomScan *cscan = (CustomScan *) state->css.ss.ps.plan;
+	EState	   *estate = state->css.ss.ps.state;
+	List	   *parameters = list_nth(list_nth(cscan->custom_private, PRIVATE_PARAMETERS), index);
+	List	   *values = lthird(parameters);
+	int			nvalues = list_length(values);
+	ParamExecData *computed;
+	ListCell   *lp;
+	ListCell   *li;
+
+	if (nvalues == 0)
+		return;
+	computed = palloc(sizeof(ParamExecData) * nvalues);
+	for (int i = 0; i < nvalues; i++)
+	{
+		ExprState  *value = ExecInitExpr(list_nth(values, i), &state->css.ss.ps);
+
+		computed[i].execPlan = NULL;
+		computed[i].value = ExecEvalExpr(value, state->css.ss.ps.ps_ExprContext, &computed[i].isnull);
+	}
+	forboth(lp, linitial(parameters), li, lsecond(parameters))
+		estate->es_param_exec_vals[lfirst_node(Param, lp)->paramid] = computed[lfirst_int(li)];
+}
+
 /* Which branch runs, for the end user of this execution; start it. */
 static void
 decide_branch(BranchScanState *state)
@@ -617,6 +660,8 @@ decide_branch(BranchScanState *state)
 		if (!acl_branch_runs(lfirst_int(lb), &gates))
 			continue;
 		old = MemoryContextSwitchTo(estate->es_query_cxt);
+		if (list_length(cscan->custom_private) == PRIVATE_DEFERRED)
+			set_branch_parameters(state, foreach_current_index(lp));
 		start_deferred_initplans(&state->css, foreach_current_index(lp));
 		state->chosen = ExecInitNode(lfirst(lp), estate, state->eflags);
 		state->css.custom_ps = list_make1(state->chosen);
@@ -748,7 +793,50 @@ explain_branch_scan(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		explain_branch_filters(cscan, ancestors, es);
 		explain_branch_masks(cscan, ancestors, es);
+		explain_branch_parameters(cscan, ancestors, es);
 	}
+}
+
+/*
+ * The parameters this scan sets as it starts a branch, with their values
+ * (VERBOSE: like an initplan's output); "$1, $4 = value" where several
+ * share one.
+ */
+static void
+explain_branch_parameters(CustomScan *cscan, List *ancestors, ExplainState *es)
+{
+	List	   *context = NIL;
+	List	   *set = NIL;
+	ListCell   *lb;
+
+	if (!es->verbose)
+		return;
+	foreach(lb, list_nth(cscan->custom_private, PRIVATE_PARAMETERS))
+	{
+		List	   *parameters = lfirst(lb);
+		ListCell   *lv;
+
+		if (context == NIL && lthird(parameters) != NIL)
+			context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+		foreach(lv, lthird(parameters))
+		{
+			StringInfoData buf;
+			ListCell   *lp;
+			ListCell   *li;
+
+			initStringInfo(&buf);
+			forboth(lp, linitial(parameters), li, lsecond(parameters))
+			{
+				if (lfirst_int(li) == foreach_current_index(lv))
+					appendStringInfo(&buf, "%s$%d", buf.len > 0 ? ", " : "",
+									 lfirst_node(Param, lp)->paramid);
+			}
+			appendStringInfo(&buf, " = %s", deparse_expression(lfirst(lv), context, false, false));
+			set = lappend(set, buf.data);
+		}
+	}
+	if (set != NIL)
+		ExplainPropertyList("Branch Parameters", set, es);
 }
 
 /* The masks this scan applies, by branch: which column shows when. */
@@ -891,6 +979,9 @@ typedef struct DeferContext
 	Bitmapset  *noted;
 	List	   *ids;			/* of one branch */
 	List	   *plans;
+	List	   *params;			/* of one branch, set by the scan */
+	List	   *positions;		/* per param, its value in values */
+	List	   *values;			/* distinct */
 } DeferContext;
 
 /*
@@ -913,13 +1004,45 @@ take_initplans(Plan *plan, void *context)
 
 		Plan	   *taken = lfirst(entry);
 
+		Expr	   *value;
+
 		if (initplan->subLinkType == CTE_SUBLINK || taken == NULL ||
 			bms_is_member(initplan->plan_id, cxt->noted))
 			continue;
 		if (cxt->only_note)
 			cxt->noted = bms_add_member(cxt->noted, initplan->plan_id);
 		else
+		{
+			value = initplan_value(initplan, cxt->stmt);
 			lfirst(entry) = NULL;
+			if (value != NULL && acl_is_settled_call(value))
+			{
+				Param	   *param = makeNode(Param);
+				int			position = list_length(cxt->values);
+				ListCell   *lv;
+
+				foreach(lv, cxt->values)
+				{
+					if (equal(lfirst(lv), value))
+					{
+						position = foreach_current_index(lv);
+						break;
+					}
+				}
+				if (position == list_length(cxt->values))
+					cxt->values = lappend(cxt->values, value);
+				param->paramkind = PARAM_EXEC;
+				param->paramid = linitial_int(initplan->setParam);
+				param->paramtype = initplan->firstColType;
+				param->paramtypmod = initplan->firstColTypmod;
+				param->paramcollid = initplan->firstColCollation;
+				param->location = -1;
+				cxt->params = lappend(cxt->params, param);
+				cxt->positions = lappend_int(cxt->positions, position);
+				plan->initPlan = foreach_delete_current(plan->initPlan, lc);
+				continue;
+			}
+		}
 		/* Its own initplans come first: they are started before it. */
 		acl_walk_plan(taken, take_initplans, cxt);
 		cxt->ids = lappend_int(cxt->ids, initplan->plan_id);
@@ -1478,6 +1601,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 	List	   *plans = NIL;
 	List	   *filters = NIL;
 	List	   *masks = NIL;
+	List	   *parameters = NIL;
 	ListCell   *lc;
 
 	if (!IsA(plan, CustomScan) || cscan->methods != &branch_scan_methods ||
@@ -1498,13 +1622,17 @@ defer_in_branch_scans(Plan *plan, void *context)
 		}
 		cxt->ids = NIL;
 		cxt->plans = NIL;
+		cxt->params = NIL;
+		cxt->positions = NIL;
+		cxt->values = NIL;
 		acl_walk_plan(lfirst(lc), take_initplans, cxt);
 		ids = lappend(ids, cxt->ids);
 		plans = lappend(plans, cxt->plans);
+		parameters = lappend(parameters, list_make3(cxt->params, cxt->positions, cxt->values));
 	}
 	if (!cxt->only_note)
-		cscan->custom_private = lappend(lappend(lappend(lappend(cscan->custom_private, ids), plans),
-												   filters), masks);
+		cscan->custom_private = lappend(lappend(lappend(lappend(lappend(cscan->custom_private, ids), plans),
+															filters), masks), parameters);
 	return false;
 }
 
@@ -1515,7 +1643,7 @@ defer_in_branch_scans(Plan *plan, void *context)
 Bitmapset *
 acl_branch_initplan_ids(PlannedStmt *stmt)
 {
-	DeferContext cxt = {stmt, true, NULL, NIL, NIL};
+	DeferContext cxt = {stmt, true, NULL, NIL, NIL, NIL, NIL, NIL};
 
 	acl_walk_plan(stmt->planTree, defer_in_branch_scans, &cxt);
 	return cxt.noted;
@@ -1544,7 +1672,7 @@ stream_into_aggregates(Plan *plan, void *context)
 void
 acl_defer_branch_initplans(PlannedStmt *stmt)
 {
-	DeferContext cxt = {stmt, false, NULL, NIL, NIL};
+	DeferContext cxt = {stmt, false, NULL, NIL, NIL, NIL, NIL, NIL};
 	ListCell   *lc;
 
 	if (stmt->commandType == CMD_UTILITY || stmt->parallelModeNeeded)

@@ -44,16 +44,17 @@ typedef struct OnceGate
 	int			nargs;
 	Oid			argtypes[3];
 	const char *once;
+	bool		settled;		/* its value follows from the open gates */
 } OnceGate;
 
 static const OnceGate once_gates[] = {
-	{"is_admin", 0, {InvalidOid, InvalidOid}, "_is_admin_once"},
-	{"has_policy", 1, {UUIDOID, InvalidOid}, "_has_policy_once"},
-	{"has_policy", 2, {UUIDOID, TEXTOID}, "_has_policy_once"},
-	{"_share_reads", 1, {REGCLASSOID, InvalidOid}, "_share_reads_once"},
-	{"_share_field", 2, {REGCLASSOID, TEXTOID}, "_share_field_once"},
-	{"_share_is_admin", 1, {TEXTOID, InvalidOid}, "_share_is_admin_once"},
-	{"_share_has_policy", 2, {TEXTOID, UUIDOID}, "_share_has_policy_once"},
+	{"is_admin", 0, {InvalidOid, InvalidOid}, "_is_admin_once", true},
+	{"has_policy", 1, {UUIDOID, InvalidOid}, "_has_policy_once", true},
+	{"has_policy", 2, {UUIDOID, TEXTOID}, "_has_policy_once", true},
+	{"_share_reads", 1, {REGCLASSOID, InvalidOid}, "_share_reads_once", false},
+	{"_share_field", 2, {REGCLASSOID, TEXTOID}, "_share_field_once", false},
+	{"_share_is_admin", 1, {TEXTOID, InvalidOid}, "_share_is_admin_once", false},
+	{"_share_has_policy", 2, {TEXTOID, UUIDOID}, "_share_has_policy_once", false},
 };
 
 #define NUM_ONCE_GATES lengthof(once_gates)
@@ -75,14 +76,14 @@ static bool oids_known = false;
  * planning.  So it becomes (SELECT call), an initplan, instead.
  */
 static const OnceGate dynamic_functions[] = {
-	{"current_user_id", 0, {InvalidOid, InvalidOid}, NULL},
-	{"current_role_id", 0, {InvalidOid, InvalidOid}, NULL},
-	{"current_roles", 0, {InvalidOid, InvalidOid}, NULL},
-	{"current_policies", 0, {InvalidOid, InvalidOid}, NULL},
-	{"dynamic_value", 2, {TEXTOID, TEXTARRAYOID}, NULL},
-	{"dynamic_values", 2, {TEXTOID, TEXTARRAYOID}, NULL},
-	{"_share_value", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL},
-	{"_share_values", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL},
+	{"current_user_id", 0, {InvalidOid, InvalidOid}, NULL, true},
+	{"current_role_id", 0, {InvalidOid, InvalidOid}, NULL, true},
+	{"current_roles", 0, {InvalidOid, InvalidOid}, NULL, true},
+	{"current_policies", 0, {InvalidOid, InvalidOid}, NULL, true},
+	{"dynamic_value", 2, {TEXTOID, TEXTARRAYOID}, NULL, false},
+	{"dynamic_values", 2, {TEXTOID, TEXTARRAYOID}, NULL, false},
+	{"_share_value", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL, false},
+	{"_share_values", 3, {TEXTOID, TEXTOID, TEXTARRAYOID}, NULL, false},
 };
 
 #define NUM_DYNAMIC_FUNCTIONS lengthof(dynamic_functions)
@@ -176,6 +177,37 @@ is_call_of_constants(Node *node)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Whether expr is a call, with constant arguments, of a function whose
+ * answer follows from the end user's access alone: the twins of the
+ * non-share gates and $CURRENT_USER, $CURRENT_ROLE and the like.  Once a
+ * branch scan has opened its gates it holds that access, so such a call
+ * cannot fail and may be read before anything asks for it.  A path into
+ * the user's row (dynamic_value) may read more, and a share's functions
+ * resolve the share: those are read only when asked for.
+ */
+bool
+acl_is_settled_call(Expr *expr)
+{
+	Oid			funcid;
+
+	if (!is_call_of_constants((Node *) expr))
+		return false;
+	look_up_gates();
+	funcid = ((FuncExpr *) expr)->funcid;
+	for (int i = 0; i < (int) NUM_ONCE_GATES; i++)
+	{
+		if (once_gates[i].settled && funcid == once_oid[i] && OidIsValid(funcid))
+			return true;
+	}
+	for (int i = 0; i < (int) NUM_DYNAMIC_FUNCTIONS; i++)
+	{
+		if (dynamic_functions[i].settled && funcid == dynamic_oid[i] && OidIsValid(funcid))
+			return true;
+	}
+	return false;
 }
 
 /* The twin call for node, a gate whose arguments are constants; or NULL. */
