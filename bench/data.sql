@@ -232,9 +232,9 @@ CREATE INDEX glucose_readings_value_idx ON handrls.glucose_readings (value);
 CREATE INDEX glucose_readings_patient_time_idx ON plain.glucose_readings (patient, measured_at DESC);
 CREATE INDEX glucose_readings_value_idx ON plain.glucose_readings (value);
 
-GRANT USAGE ON SCHEMA public, handrls, plain TO bench_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, handrls, plain TO bench_app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, handrls, plain TO bench_app;
+GRANT USAGE ON SCHEMA public, handrls, plain TO bench_app, bench_base;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, handrls, plain TO bench_app, bench_base;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, handrls, plain TO bench_app, bench_base;
 COMMIT;
 
 VACUUM (ANALYZE, FREEZE) public.profiles, public.care_links, public.glucose_readings,

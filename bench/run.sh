@@ -139,7 +139,7 @@ w7_replanning() {
 
 w7() {
     sql -c "SELECT bench.explain_all('W7'), pg_stat_statements_reset()" || return 1
-    pgbench_pair W7 bench_app w7_acl.sql postgres w7_base.sql || return 1
+    pgbench_pair W7 bench_app w7_acl.sql bench_base w7_base.sql || return 1
     # Every pgbench connection prepares the statement once.
     local stats
     stats=$(sql -At -c "SELECT jsonb_build_object('planner_runs', sum(plans), 'executions', sum(calls),
@@ -148,7 +148,7 @@ w7() {
                          WHERE query ~* '^SELECT \\* FROM public.glucose_readings ORDER BY measured_at DESC'") || return 1
     w7_replanning "$stats" || return 1
     # The same pair against a baseline that also sends the identity statement.
-    pgbench_pair W7.roundtrip bench_app w7_acl.sql postgres w7_base_roundtrip.sql
+    pgbench_pair W7.roundtrip bench_app w7_acl.sql bench_base w7_base_roundtrip.sql
 }
 
 w8() {
@@ -258,7 +258,7 @@ attempt W4 measure W4
 attempt W4 sql -c "INSERT INTO bench.checks SELECT 'W4', bench.check_w4($PATIENT)"
 # The same rows sent to a client: SPI's copying of each computed row, which
 # no client path has, is most of what W4 measures in the backend.
-attempt W4 pgbench_pair W4.client bench_app w4_acl.sql postgres w4_base.sql \
+attempt W4 pgbench_pair W4.client bench_app w4_acl.sql bench_base w4_base.sql \
     -D patient_uid="$(sql -Atc "SELECT bench.uid($PATIENT)")"
 step "W3: W1 while Carb research holds note _icontains"
 attempt W3 sql -c "SELECT bench.w3_permission(true)"

@@ -3,8 +3,7 @@
  * database.  Loaded first, as the superuser, by bench/run.sh.
  *
  * A workload has arms: one SQL statement, run as a database role ('' = the
- * session's superuser, to whom row-level security does not apply) and an
- * end user (acl.user_id; NULL = none).  bench.measure() times all arms of a
+ * session's superuser) and an end user (acl.user_id; NULL = none).  bench.measure() times all arms of a
  * workload in this one session, interleaved; pgbench workloads (W5, W7) are
  * timed by bench/run.sh and stored in the same table.
  */
@@ -16,11 +15,16 @@ CREATE ROLE bench_app LOGIN;
 GRANT SET ON PARAMETER acl.user_id TO bench_app;
 -- W8 reads its own memory contexts.
 GRANT pg_read_all_stats TO bench_app;
+-- The baselines' role: the application's grants, and row-level security
+-- does not apply to it (BYPASSRLS), so neither does acl.  Not a superuser:
+-- a superuser skips the privilege checks of tables and functions that the
+-- application role pays with or without acl.
+CREATE ROLE bench_base LOGIN BYPASSRLS;
 
 CREATE EXTENSION acl;
 CREATE EXTENSION pg_stat_statements;
 CREATE SCHEMA bench;
-GRANT USAGE ON SCHEMA bench TO bench_app;
+GRANT USAGE ON SCHEMA bench TO bench_app, bench_base;
 
 -- End user n is 00000000-0000-4000-8000-<n in 12 digits>, so that pgbench
 -- can build ids from \set integers.

@@ -3,9 +3,10 @@
  * psql variables: patient, coordinator (user numbers).
  *
  * Arms: acl = the application role and an end user, through acl's policies;
- * baseline = the same result without access control (the superuser, to whom
- * row-level security does not apply, stating the filter itself; for W5 an
- * unmanaged copy of the table); hand = the hand-written policies (W6).
+ * baseline = the same result without access control (bench_base, the
+ * application's grants with row-level security bypassed, stating the filter
+ * itself; for W5 an unmanaged copy of the table); hand = the hand-written
+ * policies (W6).
  * W5 and W7 are timed by pgbench (bench/pgbench/); their arms give the plans.
  */
 \set ON_ERROR_STOP on
@@ -14,15 +15,15 @@ SELECT bench.uid(:patient) AS patient_uid \gset
 INSERT INTO bench.arms (workload, arm, role, end_user, sql) VALUES
     ('W1', 'acl', 'bench_app', :patient,
      'SELECT * FROM public.glucose_readings ORDER BY measured_at DESC LIMIT 50'),
-    ('W1', 'baseline', '', NULL,
+    ('W1', 'baseline', 'bench_base', NULL,
      format('SELECT * FROM public.glucose_readings WHERE patient = %L ORDER BY measured_at DESC LIMIT 50', :'patient_uid')),
     ('W1', 'hand', 'bench_app', :patient,
      'SELECT * FROM handrls.glucose_readings ORDER BY measured_at DESC LIMIT 50'),
     ('W2', 'acl', 'bench_app', :coordinator, 'SELECT count(*) FROM public.glucose_readings'),
-    ('W2', 'baseline', '', NULL, 'SELECT count(*) FROM public.glucose_readings'),
+    ('W2', 'baseline', 'bench_base', NULL, 'SELECT count(*) FROM public.glucose_readings'),
     ('W2', 'hand', 'bench_app', :coordinator, 'SELECT count(*) FROM handrls.glucose_readings'),
     ('W4', 'acl', 'bench_app', :patient, 'SELECT * FROM public.profiles'),
-    ('W4', 'baseline', '', NULL,
+    ('W4', 'baseline', 'bench_base', NULL,
      format('SELECT * FROM public.profiles WHERE published OR id = %L', :'patient_uid')),
     ('W4', 'hand', 'bench_app', :patient, 'SELECT * FROM handrls.profiles_masked'),
     ('W5', 'acl', 'bench_app', :patient,

@@ -1,5 +1,6 @@
 -- W7, baseline: the same transaction without acl; row-level security does
--- not apply (superuser) and the query states the patient.  -D patients=N
+-- not apply (bench_base: BYPASSRLS) and the query states the patient.
+-- -D patients=N
 \set n random(1, :patients)
 BEGIN;
 SELECT * FROM public.glucose_readings
