@@ -457,6 +457,18 @@ SELECT count(*) FILTER (WHERE line ~ 'InitPlan') AS initplans,
 SELECT regexp_replace(line, ' \((actual|never).*', '') AS plan
   FROM pg_temp.explained('SELECT id FROM mask_linked') line
  WHERE line ~ 'InitPlan|Branch Run';
+-- The branches, and the rules' subqueries within them, read each table
+-- through one range-table entry, which PostgreSQL locks and checks once
+-- when it reuses and starts the plan, not once per branch.  Each reference
+-- to the table in the query keeps its own.
+SELECT count(DISTINCT substring(line from 'Scan on public\.mask_linked (\S+)')) AS linked_entries,
+       count(*) FILTER (WHERE line ~ 'Scan on public\.mask_linked ') AS linked_scans,
+       count(DISTINCT substring(line from 'Scan on public\.mask_links (\S+)')) AS links_entries,
+       count(*) FILTER (WHERE line ~ 'Scan on public\.mask_links ') AS links_scans
+  FROM pg_temp.verbose_plan('SELECT id FROM mask_linked') line;
+SELECT count(DISTINCT substring(line from 'Scan on public\.mask_linked (\S+)')) AS entries,
+       count(*) FILTER (WHERE line ~ 'Scan on public\.mask_linked ') AS scans
+  FROM pg_temp.verbose_plan('SELECT k.id FROM mask_linked k JOIN mask_linked m USING (id)') line;
 -- A parameter the scan sets is evaluated with the querying role's rights,
 -- as the initplan it replaces was: without EXECUTE on acl.current_user_id()
 -- the read fails (42501), it does not read past the missing value.

@@ -1665,6 +1665,328 @@ stream_into_aggregates(Plan *plan, void *context)
 	return false;
 }
 
+/* ------------------------------------------------------------------------
+ * One range-table entry per table that a branch scan's branches read.
+ * ---------------------------------------------------------------------- */
+
+/*
+ * Each branch reads its table through an entry of the range table of its
+ * own, and so does each rule's subquery within it: a read of a table with
+ * ten permissions names the table ten times.  PostgreSQL locks every
+ * relation entry each time it reuses a cached plan (AcquireExecutorLocks)
+ * and checks each one's privileges each time the plan starts, though only
+ * one branch runs.  So once the plan is made, the scans under one branch
+ * scan that read a table the same way read it through one entry (the
+ * first), which is granted the columns all of them select; the others
+ * become empty RTE_RESULT entries, which nothing locks or checks.  The
+ * executor opens a relation once per entry, however many scans read it.
+ *
+ * Only in a SELECT without row marks: the executor tracks rows locked or
+ * written by entry (EvalPlanQual).  An entry that a scan outside the branch
+ * scan reads, or that an appendrel names, stays; and a plan holding a node
+ * this pass does not know stays as it is.
+ */
+typedef struct ShareContext
+{
+	PlannedStmt *stmt;
+	int			nrtes;
+	bool		rewriting;		/* false: the census; true: the rewrite */
+	bool		unknown;		/* a plan node this pass does not know */
+	CustomScan *current;		/* the outermost branch scan walked, or NULL */
+	CustomScan **owner;			/* by RT index: the branch scan reading it */
+	bool	   *kept;			/* by RT index: not to be shared */
+	int		   *target;			/* by RT index: the entry its scans read */
+} ShareContext;
+
+static Node *
+share_vars_mutator(Node *node, ShareContext *cxt)
+{
+	Var		   *var = (Var *) node;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && var->varno > 0 && var->varno <= cxt->nrtes && var->varlevelsup == 0 &&
+		cxt->target[var->varno] != var->varno)
+	{
+		var = (Var *) copyObject(node);
+		if ((int) var->varnosyn == var->varno)
+			var->varnosyn = cxt->target[var->varno];
+		var->varno = cxt->target[var->varno];
+		return (Node *) var;
+	}
+	return expression_tree_mutator(node, share_vars_mutator, cxt);
+}
+
+#define SHARE_VARS(field) \
+	((field) = (void *) share_vars_mutator((Node *) (field), cxt))
+
+/* The scan's expressions that may read its relation's columns. */
+static void
+share_scan_vars(Plan *plan, ShareContext *cxt)
+{
+	SHARE_VARS(plan->targetlist);
+	SHARE_VARS(plan->qual);
+	switch (nodeTag(plan))
+	{
+		case T_SampleScan:
+			SHARE_VARS(((SampleScan *) plan)->tablesample);
+			break;
+		case T_IndexScan:
+			SHARE_VARS(((IndexScan *) plan)->indexqual);
+			SHARE_VARS(((IndexScan *) plan)->indexqualorig);
+			SHARE_VARS(((IndexScan *) plan)->indexorderby);
+			SHARE_VARS(((IndexScan *) plan)->indexorderbyorig);
+			break;
+		case T_IndexOnlyScan:
+			SHARE_VARS(((IndexOnlyScan *) plan)->indexqual);
+			SHARE_VARS(((IndexOnlyScan *) plan)->recheckqual);
+			SHARE_VARS(((IndexOnlyScan *) plan)->indexorderby);
+			SHARE_VARS(((IndexOnlyScan *) plan)->indextlist);
+			break;
+		case T_BitmapIndexScan:
+			SHARE_VARS(((BitmapIndexScan *) plan)->indexqual);
+			SHARE_VARS(((BitmapIndexScan *) plan)->indexqualorig);
+			break;
+		case T_BitmapHeapScan:
+			SHARE_VARS(((BitmapHeapScan *) plan)->bitmapqualorig);
+			break;
+		case T_TidScan:
+			SHARE_VARS(((TidScan *) plan)->tidquals);
+			break;
+		case T_TidRangeScan:
+			SHARE_VARS(((TidRangeScan *) plan)->tidrangequals);
+			break;
+		default:
+			break;
+	}
+}
+
+static void share_walk(Plan *plan, ShareContext *cxt);
+
+static bool
+share_visit(Plan *plan, void *context)
+{
+	ShareContext *cxt = context;
+	Index		rti;
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapIndexScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			rti = ((Scan *) plan)->scanrelid;
+			if (rti == 0 || (int) rti > cxt->nrtes)
+				cxt->unknown = true;
+			else if (cxt->rewriting)
+			{
+				((Scan *) plan)->scanrelid = cxt->target[rti];
+				share_scan_vars(plan, cxt);
+			}
+			else if (cxt->current == NULL ||
+					 (cxt->owner[rti] != NULL && cxt->owner[rti] != cxt->current))
+				cxt->kept[rti] = true;
+			else
+				cxt->owner[rti] = cxt->current;
+			return false;
+		case T_CustomScan:
+			if (((CustomScan *) plan)->methods != &branch_scan_methods ||
+				list_length(((CustomScan *) plan)->custom_private) != PRIVATE_DEFERRED)
+			{
+				cxt->unknown = true;
+				return true;
+			}
+			else
+			{
+				CustomScan *cscan = (CustomScan *) plan;
+				CustomScan *outer = cxt->current;
+				ListCell   *lc;
+
+				if (cxt->rewriting)
+				{
+					List	   *masks = list_nth(cscan->custom_private, PRIVATE_MASKS);
+
+					SHARE_VARS(list_nth_cell(cscan->custom_private, PRIVATE_FILTERS)->ptr_value);
+					foreach(lc, masks)
+					{
+						if (lfirst(lc) != NIL)
+							SHARE_VARS(list_nth_cell(lfirst(lc), 1)->ptr_value);
+					}
+				}
+				if (outer == NULL)
+					cxt->current = cscan;
+				foreach(lc, cscan->custom_plans)
+					share_walk(lfirst(lc), cxt);
+				foreach(lc, lfourth(cscan->custom_private))
+				{
+					ListCell   *lp;
+
+					foreach(lp, lfirst(lc))
+						share_walk(lfirst(lp), cxt);
+				}
+				cxt->current = outer;
+				return true;
+			}
+		case T_SubqueryScan:
+		case T_FunctionScan:
+		case T_ValuesScan:
+		case T_CteScan:
+		case T_WorkTableScan:
+		case T_NamedTuplestoreScan:
+		case T_TableFuncScan:
+		case T_Result:
+		case T_ProjectSet:
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Group:
+		case T_Agg:
+		case T_WindowAgg:
+		case T_Unique:
+		case T_SetOp:
+		case T_Limit:
+		case T_Material:
+		case T_Memoize:
+		case T_Hash:
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+		case T_BitmapAnd:
+		case T_BitmapOr:
+		case T_RecursiveUnion:
+			/* Read no relation entry, or read it through their own scan. */
+			return false;
+		case T_Append:
+			if (((Append *) plan)->part_prune_info != NULL)
+				cxt->unknown = true;
+			return cxt->unknown;
+		case T_MergeAppend:
+			if (((MergeAppend *) plan)->part_prune_info != NULL)
+				cxt->unknown = true;
+			return cxt->unknown;
+		default:
+			cxt->unknown = true;
+			return true;
+	}
+}
+
+static void
+share_walk(Plan *plan, ShareContext *cxt)
+{
+	if (!cxt->unknown)
+		acl_walk_plan(plan, share_visit, cxt);
+}
+
+/* Every plan of the statement, each once; deferred initplans with their scan. */
+static void
+share_walk_statement(ShareContext *cxt)
+{
+	ListCell   *lc;
+
+	share_walk(cxt->stmt->planTree, cxt);
+	foreach(lc, cxt->stmt->subplans)
+	{
+		if (lfirst(lc) != NULL)
+			share_walk(lfirst(lc), cxt);
+	}
+}
+
+/* Whether rte, a branch's read, may share an entry with another like it. */
+static bool
+sharable_entry(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_RELATION && !rte->inh && rte->tablesample == NULL &&
+		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
+		(rte->requiredPerms & ~ACL_SELECT) == 0 && rte->securityQuals == NIL &&
+		bms_is_empty(rte->insertedCols) && bms_is_empty(rte->updatedCols) &&
+		bms_is_empty(rte->extraUpdatedCols);
+}
+
+/*
+ * Whether first may stand for rte, and if so makes it do so: the shared
+ * entry is checked for every read either was checked for (enforce.c leaves
+ * a read repeated across branches checked once, the others unchecked).
+ */
+static bool
+share_entry(RangeTblEntry *first, RangeTblEntry *rte)
+{
+	if (first->relid != rte->relid || first->rellockmode != rte->rellockmode)
+		return false;
+	if (rte->requiredPerms != 0)
+	{
+		if (first->requiredPerms == 0)
+		{
+			first->requiredPerms = rte->requiredPerms;
+			first->checkAsUser = rte->checkAsUser;
+			first->selectedCols = bms_copy(rte->selectedCols);
+		}
+		else if (first->checkAsUser != rte->checkAsUser)
+			return false;
+		else
+			first->selectedCols = bms_union(first->selectedCols, rte->selectedCols);
+	}
+	return true;
+}
+
+static void
+share_branch_relations(PlannedStmt *stmt)
+{
+	ShareContext cxt;
+	bool		shared = false;
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_SELECT || stmt->rowMarks != NIL || stmt->hasModifyingCTE ||
+		stmt->resultRelations != NIL)
+		return;
+	memset(&cxt, 0, sizeof(cxt));
+	cxt.stmt = stmt;
+	cxt.nrtes = list_length(stmt->rtable);
+	cxt.owner = palloc0(sizeof(CustomScan *) * (cxt.nrtes + 1));
+	cxt.kept = palloc0(sizeof(bool) * (cxt.nrtes + 1));
+	cxt.target = palloc(sizeof(int) * (cxt.nrtes + 1));
+	share_walk_statement(&cxt);
+	if (cxt.unknown)
+		return;
+	foreach(lc, stmt->appendRelations)
+	{
+		AppendRelInfo *appinfo = lfirst_node(AppendRelInfo, lc);
+
+		if ((int) appinfo->parent_relid <= cxt.nrtes)
+			cxt.kept[appinfo->parent_relid] = true;
+		if ((int) appinfo->child_relid <= cxt.nrtes)
+			cxt.kept[appinfo->child_relid] = true;
+	}
+	for (int r = 1; r <= cxt.nrtes; r++)
+	{
+		RangeTblEntry *rte = rt_fetch(r, stmt->rtable);
+
+		cxt.target[r] = r;
+		if (cxt.owner[r] == NULL || cxt.kept[r] || !sharable_entry(rte))
+			continue;
+		for (int q = 1; q < r; q++)
+		{
+			RangeTblEntry *first = rt_fetch(q, stmt->rtable);
+
+			if (cxt.target[q] != q || cxt.owner[q] != cxt.owner[r] || cxt.kept[q] ||
+				!sharable_entry(first) || !share_entry(first, rte))
+				continue;
+			cxt.target[r] = q;
+			rte->rtekind = RTE_RESULT;
+			rte->relid = InvalidOid;
+			rte->requiredPerms = 0;
+			shared = true;
+			break;
+		}
+	}
+	if (!shared)
+		return;
+	cxt.rewriting = true;
+	share_walk_statement(&cxt);
+}
+
 /*
  * Called on every finished plan.  Not in parallel plans: a worker is sent
  * the statement's subplans, not the scan's.
@@ -1683,6 +2005,7 @@ acl_defer_branch_initplans(PlannedStmt *stmt)
 	acl_walk_plan(stmt->planTree, stream_into_aggregates, stmt->rtable);
 	foreach(lc, stmt->subplans)
 		acl_walk_plan(lfirst(lc), stream_into_aggregates, stmt->rtable);
+	share_branch_relations(stmt);
 }
 
 void
