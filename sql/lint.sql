@@ -52,6 +52,33 @@ SELECT finding, rule_path FROM acl.lint() WHERE collection = 'lint_readings'::re
 -- policies depend on the column, so only CASCADE drops it, and them).
 ALTER TABLE lint_readings DROP COLUMN note CASCADE;
 SELECT finding, message FROM acl.lint() WHERE finding = 'stale_permission';
+-- A read rule that leads back to its own table, directly or through
+-- another table's read rules: row security expands each policy's reads
+-- under their own tables' policies, so PostgreSQL refuses every read of the
+-- table (42P17).  acl.lint() names each rule in the cycle.
+CREATE TABLE lint_tree (id int PRIMARY KEY, parent int REFERENCES lint_tree, owner uuid);
+CREATE TABLE lint_teams (id int PRIMARY KEY, lead int);
+CREATE TABLE lint_members (id int PRIMARY KEY, team int REFERENCES lint_teams, owner uuid);
+ALTER TABLE lint_teams ADD FOREIGN KEY (lead) REFERENCES lint_members;
+INSERT INTO acl.permissions (policy, collection, action, permissions, fields) VALUES
+ ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'lint_tree', 'read', '{"parent": {"owner": {"_eq": "$CURRENT_USER"}}}', '{*}'),
+ ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'lint_teams', 'read', '{"lead": {"owner": {"_eq": "$CURRENT_USER"}}}', '{*}'),
+ ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'lint_members', 'read', '{"team": {"id": {"_gt": 0}}}', '{*}'),
+ ('abf8a154-5b1c-4a46-ac9c-7300570f4f17', 'lint_readings', 'read', '{"patient": {"name": {"_eq": "p1"}}}', '{*}');
+SELECT collection, rule_path, message FROM acl.lint() WHERE finding = 'policy_cycle'
+ ORDER BY collection::text, rule_path;
+CREATE ROLE acl_reg_cycle NOLOGIN;
+GRANT SELECT ON lint_tree, lint_teams, lint_members TO acl_reg_cycle;
+SET ROLE acl_reg_cycle;
+SELECT count(*) FROM lint_tree;
+SELECT count(*) FROM lint_members;
+RESET ROLE;
+DELETE FROM acl.permissions WHERE collection IN ('lint_tree'::regclass, 'lint_teams'::regclass, 'lint_members'::regclass)
+    OR permissions = '{"patient": {"name": {"_eq": "p1"}}}';
+SELECT count(*) AS cycles FROM acl.lint() WHERE finding = 'policy_cycle';
+REVOKE ALL ON lint_tree, lint_teams, lint_members FROM acl_reg_cycle;
+DROP ROLE acl_reg_cycle;
+DROP TABLE lint_tree, lint_members, lint_teams CASCADE;
 -- Only a DBA may see every rule.
 CREATE ROLE acl_reg_linter NOLOGIN;
 SET ROLE acl_reg_linter;

@@ -20,7 +20,11 @@
  *						forced row security binds it, but an owner may
  *						turn row security off or drop acl's policies;
  *	bypasses_row_security	a role that is not a superuser has BYPASSRLS:
- *						it reads every managed table unfiltered, unmasked.
+ *						it reads every managed table unfiltered, unmasked;
+ *	policy_cycle		a read rule follows a relation to a table whose read
+ *						rules lead back: row security expands each policy's
+ *						reads under their own policies, so PostgreSQL
+ *						refuses every read of the table (42P17).
  *
  *-------------------------------------------------------------------------
  */
@@ -52,7 +56,17 @@ typedef struct LintContext
 	Oid			collection;
 	char	   *action;
 	bool		public_policy;
+	List	  **reads;			/* of ReadEdge: what read rules follow to */
 } LintContext;
+
+/* A read rule of `from` follows a relation to `to`. */
+typedef struct ReadEdge
+{
+	LintContext permission;
+	Oid			from;
+	Oid			to;
+	char	   *path;
+} ReadEdge;
 
 static void
 report(LintContext *cx, const char *kind, const char *path, const char *message,
@@ -283,6 +297,16 @@ lint_rule(LintContext *cx, const AclRule *rule, Oid relid, int depth)
 									qualified(relid), rel.local_column),
 						   psprintf("CREATE INDEX ON %s (%s);", qualified(relid),
 									quote_identifier(rel.local_column)));
+				if (strcmp(cx->action, "read") == 0)
+				{
+					ReadEdge   *edge = palloc(sizeof(ReadEdge));
+
+					edge->permission = *cx;
+					edge->from = relid;
+					edge->to = (Oid) strtoul(rel.table_key, NULL, 10);
+					edge->path = pstrdup(rule->path);
+					*cx->reads = lappend(*cx->reads, edge);
+				}
 				lint_rule(cx, rule->inner, (Oid) strtoul(rel.table_key, NULL, 10), depth + 1);
 				return;
 			}
@@ -323,6 +347,56 @@ still_compiles(LintContext *cx, Jsonb *rule)
 	return ok;
 }
 
+/* Whether the read rules lead from `from` to `to`, through any tables. */
+static bool
+reads_lead_to(List *reads, Oid from, Oid to)
+{
+	List	   *reached = list_make1_oid(from);
+	ListCell   *lr;
+
+	foreach(lr, reached)
+	{
+		ListCell   *le;
+
+		if (lfirst_oid(lr) == to)
+			return true;
+		foreach(le, reads)
+		{
+			ReadEdge   *edge = lfirst(le);
+
+			if (edge->from == lfirst_oid(lr) && !list_member_oid(reached, edge->to))
+				reached = lappend_oid(reached, edge->to);
+		}
+	}
+	return false;
+}
+
+static void
+lint_read_cycles(List *reads)
+{
+	ListCell   *le;
+
+	foreach(le, reads)
+	{
+		ReadEdge   *edge = lfirst(le);
+
+		if (!reads_lead_to(reads, edge->to, edge->from))
+			continue;
+		report(&edge->permission, "policy_cycle", edge->path,
+			   edge->to == edge->from
+			   ? psprintf("the rule follows a relation from %s back to %s: row security reads it "
+						  "under the table's own policies, so every read of %s fails with "
+						  "\"infinite recursion detected in policy\" (42P17)",
+						  qualified(edge->from), qualified(edge->to), qualified(edge->from))
+			   : psprintf("the rule reads %s, whose read rules lead back to %s: row security "
+						  "reads each under the other's policies, so every read of %s fails with "
+						  "\"infinite recursion detected in policy\" (42P17)",
+						  qualified(edge->to), qualified(edge->from), qualified(edge->from)),
+			   "Reach the rows through a column of the row itself, or drop the relation from "
+			   "one of the rules that form the cycle.");
+	}
+}
+
 PG_FUNCTION_INFO_V1(acl_lint);
 
 Datum
@@ -333,6 +407,7 @@ acl_lint(PG_FUNCTION_ARGS)
 	SPITupleTable *rows;
 	uint64		nrows;
 	int			ret;
+	List	   *reads = NIL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	acl_catalog_enter(&scope);
@@ -356,6 +431,7 @@ acl_lint(PG_FUNCTION_ARGS)
 		Jsonb	   *rule;
 
 		cx.rsinfo = rsinfo;
+		cx.reads = &reads;
 		cx.permission_id = DatumGetInt64(SPI_getbinval(tuple, rows->tupdesc, 1, &isnull));
 		cx.policy_name = TextDatumGetCString(SPI_getbinval(tuple, rows->tupdesc, 2, &isnull));
 		cx.collection = DatumGetObjectId(SPI_getbinval(tuple, rows->tupdesc, 3, &isnull));
@@ -374,6 +450,7 @@ acl_lint(PG_FUNCTION_ARGS)
 		lint_rule(&cx, acl_rule_from_json(acl_json_from_jsonb(rule), "permissions"),
 				  cx.collection, 0);
 	}
+	lint_read_cycles(reads);
 	lint_roles(rsinfo);
 	SPI_finish();
 	acl_catalog_leave(&scope);
