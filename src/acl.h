@@ -170,6 +170,7 @@ extern Bitmapset *acl_branch_initplan_ids(PlannedStmt *stmt);
 extern bool acl_gates_to_once_calls(Query *query);
 extern void acl_once_calls_to_initplans(PlannedStmt *stmt);
 extern bool acl_is_settled_call(Expr *expr);
+extern Param *acl_exec_param(int paramid, Oid type, int32 typmod, Oid collation);
 extern void acl_order_permission_arms(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte);
 extern void acl_require_preloaded(void);
 extern bool acl_table_grants(Oid relid, char action, const AclAccess *access, const char *column);

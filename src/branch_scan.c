@@ -1003,7 +1003,6 @@ take_initplans(Plan *plan, void *context)
 		ListCell   *entry = list_nth_cell(cxt->stmt->subplans, initplan->plan_id - 1);
 
 		Plan	   *taken = lfirst(entry);
-
 		Expr	   *value;
 
 		if (initplan->subLinkType == CTE_SUBLINK || taken == NULL ||
@@ -1017,7 +1016,6 @@ take_initplans(Plan *plan, void *context)
 			lfirst(entry) = NULL;
 			if (value != NULL && acl_is_settled_call(value))
 			{
-				Param	   *param = makeNode(Param);
 				int			position = list_length(cxt->values);
 				ListCell   *lv;
 
@@ -1031,13 +1029,11 @@ take_initplans(Plan *plan, void *context)
 				}
 				if (position == list_length(cxt->values))
 					cxt->values = lappend(cxt->values, value);
-				param->paramkind = PARAM_EXEC;
-				param->paramid = linitial_int(initplan->setParam);
-				param->paramtype = initplan->firstColType;
-				param->paramtypmod = initplan->firstColTypmod;
-				param->paramcollid = initplan->firstColCollation;
-				param->location = -1;
-				cxt->params = lappend(cxt->params, param);
+				cxt->params = lappend(cxt->params,
+									  acl_exec_param(linitial_int(initplan->setParam),
+													 initplan->firstColType,
+													 initplan->firstColTypmod,
+													 initplan->firstColCollation));
 				cxt->positions = lappend_int(cxt->positions, position);
 				plan->initPlan = foreach_delete_current(plan->initPlan, lc);
 				continue;
@@ -1784,8 +1780,12 @@ share_visit(Plan *plan, void *context)
 				cxt->unknown = true;
 			else if (cxt->rewriting)
 			{
-				((Scan *) plan)->scanrelid = cxt->target[rti];
-				share_scan_vars(plan, cxt);
+				/* A scan's expressions name its own entry only. */
+				if (cxt->target[rti] != (int) rti)
+				{
+					((Scan *) plan)->scanrelid = cxt->target[rti];
+					share_scan_vars(plan, cxt);
+				}
 			}
 			else if (cxt->current == NULL ||
 					 (cxt->owner[rti] != NULL && cxt->owner[rti] != cxt->current))

@@ -565,13 +565,7 @@ calls_to_params(Node *node, InitplanContext *cxt)
 		if (equal(lfirst(lc), node))
 			return copyObject(lfirst(lp));
 	}
-	param = makeNode(Param);
-	param->paramkind = PARAM_EXEC;
-	param->paramid = list_length(cxt->stmt->paramExecTypes);
-	param->paramtype = BOOLOID;
-	param->paramtypmod = -1;
-	param->paramcollid = InvalidOid;
-	param->location = -1;
+	param = acl_exec_param(list_length(cxt->stmt->paramExecTypes), BOOLOID, -1, InvalidOid);
 	cxt->stmt->paramExecTypes = lappend_oid(cxt->stmt->paramExecTypes, BOOLOID);
 	cxt->calls = lappend(cxt->calls, node);
 	cxt->params = lappend(cxt->params, param);
@@ -580,6 +574,21 @@ calls_to_params(Node *node, InitplanContext *cxt)
 
 #define CALLS_TO_PARAMS(field) \
 	((field) = (void *) calls_to_params((Node *) (field), cxt))
+
+/* A reference to the executor parameter paramid, of the given type. */
+Param *
+acl_exec_param(int paramid, Oid type, int32 typmod, Oid collation)
+{
+	Param	   *param = makeNode(Param);
+
+	param->paramkind = PARAM_EXEC;
+	param->paramid = paramid;
+	param->paramtype = type;
+	param->paramtypmod = typmod;
+	param->paramcollid = collation;
+	param->location = -1;
+	return param;
+}
 
 /* The initplan that sets param to call's value: a Result of one column. */
 static SubPlan *
