@@ -28,10 +28,10 @@ RESULTS=${BENCH_RESULTS:-$BENCH/results}
 CLIENTS=$(nproc)
 if $quick; then
     MODE=quick USERS=500 READINGS=50000 SAMPLES=5 SAMPLE_MS=20
-    PGB_WARMUP=1 PGB_ROUNDS=3 PGB_SECS=2 SYNC_REPS=3 W8_TABLES=10 W8_ROLES=20 W8_USERS=1000
+    PGB_WARMUP=1 PGB_ROUNDS=3 W7_ROUNDS=3 PGB_SECS=2 SYNC_REPS=3 W8_TABLES=10 W8_ROLES=20 W8_USERS=1000
 else
     MODE=full USERS=10000 READINGS=1000000 SAMPLES=11 SAMPLE_MS=100
-    PGB_WARMUP=3 PGB_ROUNDS=5 PGB_SECS=10 SYNC_REPS=5 W8_TABLES=50 W8_ROLES=100 W8_USERS=10000
+    PGB_WARMUP=3 PGB_ROUNDS=5 W7_ROUNDS=7 PGB_SECS=10 SYNC_REPS=5 W8_TABLES=50 W8_ROLES=100 W8_USERS=10000
 fi
 PATIENTS=$((USERS * 90 / 100))		# users 1..PATIENTS are patients (bench/data.sql)
 PATIENT=1
@@ -57,43 +57,77 @@ attempt() {
 
 measure() { sql -c "SELECT bench.measure('$1', $SAMPLES, $SAMPLE_MS)"; }
 
-# pgbench_tps USER SCRIPT SECONDS [PGBENCH-OPTIONS...]: one pgbench run's tps
-# (prepared statements, CLIENTS connections); on an error, pgbench's output
-# and status 1.
-pgbench_tps() {
-    local out tps
-    out=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$3" -U "$1" \
-              -D patients="$PATIENTS" "${@:4}" -f "$BENCH/pgbench/$2" "$DB" 2>&1) || true
-    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
-    if [ -z "$tps" ] || grep -qE 'aborted|ERROR|FATAL' <<<"$out"; then
-        echo "$out" >&2
+# pgbench_run USER SCRIPT SECONDS [PGBENCH-OPTIONS...]: one pgbench run
+# (prepared statements, CLIENTS connections).  Prints its tps and the CPU
+# time per transaction, in microseconds, of the pgbench process (user +
+# system) and of the backends that served it (the postmaster's reaped
+# children, read once they have exited); on an error, pgbench's output and
+# status 1.  On 2 cores client and server share the CPUs, so the client's
+# share is part of what tps measures.
+pgbench_run() {
+    local TIMEFORMAT='%3U %3S' client tps n server0 server1 i
+    server0=$(backend_cpu_ticks)
+    client=$( { time pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$3" -U "$1"                     -D patients="$PATIENTS" "${@:4}" -f "$BENCH/pgbench/$2" "$DB"                     >"$WORK/pgbench.out" 2>&1; } 2>&1 ) || true
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$WORK/pgbench.out")
+    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
+    if [ -z "$tps" ] || [ -z "$n" ] || [ "$n" = 0 ] || grep -qE 'aborted|ERROR|FATAL' "$WORK/pgbench.out"; then
+        cat "$WORK/pgbench.out" >&2
         return 1
     fi
-    echo "$tps"
+    for ((i = 0; i < 100; i++)); do
+        pgrep -P "$POSTMASTER" -f "^postgres: $1 $DB " >/dev/null || break
+        sleep 0.05
+    done
+    server1=$(backend_cpu_ticks)
+    awk -v tps="$tps" -v n="$n" -v c="$client" -v s=$((server1 - server0)) -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { split(c, t, " "); printf "%s %.1f %.1f\n", tps, (t[1] + t[2]) * 1e6 / n, s / hz * 1e6 / n }'
+}
+
+# CPU ticks (user + system) of the postmaster's exited children.
+backend_cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$POSTMASTER/stat"; }
+
+# pgbench_arms WORKLOAD ROUNDS NAME USER SCRIPT [NAME USER SCRIPT...] [--
+# PGBENCH-OPTIONS...]: a warm-up of each arm, then ROUNDS rounds in which
+# every arm runs once, the order rotating from round to round so that no
+# arm always follows another.  Stores each arm's median tps (arm NAME) and
+# its median CPU microseconds per transaction (arms NAME.client_cpu and
+# NAME.server_cpu), with the samples in round order.
+pgbench_arms() {
+    local w=$1 rounds=$2 names=() users=() scripts=() opts=() r k a out
+    shift 2
+    while (($#)) && [ "$1" != -- ]; do
+        names+=("$1"); users+=("$2"); scripts+=("$3"); shift 3
+    done
+    (($#)) && { shift; opts=("$@"); }
+    local -A tps client server
+    sql -c CHECKPOINT || return 1
+    for ((a = 0; a < ${#names[@]}; a++)); do
+        pgbench_run "${users[a]}" "${scripts[a]}" "$PGB_WARMUP" "${opts[@]}" >/dev/null || return 1
+    done
+    for ((r = 0; r < rounds; r++)); do
+        for ((k = 0; k < ${#names[@]}; k++)); do
+            a=$(((r + k) % ${#names[@]}))
+            out=($(pgbench_run "${users[a]}" "${scripts[a]}" "$PGB_SECS" "${opts[@]}")) || return 1
+            tps[$a]+=${tps[$a]:+,}${out[0]}
+            client[$a]+=${client[$a]:+,}${out[1]}
+            server[$a]+=${server[$a]:+,}${out[2]}
+        done
+    done
+    local values=()
+    for ((a = 0; a < ${#names[@]}; a++)); do
+        values+=("('${names[a]}', 'tps', '{${tps[$a]}}'), ('${names[a]}.client_cpu', 'us', '{${client[$a]}}'),
+                  ('${names[a]}.server_cpu', 'us', '{${server[$a]}}')")
+    done
+    sql -c "INSERT INTO bench.measurements (workload, arm, value, unit, samples)
+            SELECT '$w', arm, percentile_cont(0.5) WITHIN GROUP (ORDER BY x), unit, s::float8[]
+              FROM (VALUES $(IFS=,; echo "${values[*]}")) v(arm, unit, s), unnest(s::float8[]) x
+             GROUP BY arm, unit, s"
 }
 
 # pgbench_pair WORKLOAD ACL_USER ACL_SCRIPT BASE_USER BASE_SCRIPT
-# [PGBENCH-OPTIONS...]: a warm-up of each, then rounds alternating which side
-# goes first; stores the medians.
+# [PGBENCH-OPTIONS...]: arms acl and baseline, PGB_ROUNDS rounds.
 pgbench_pair() {
-    local w=$1 r t acl=() base=() opts=("${@:6}")
-    sql -c CHECKPOINT || return 1
-    pgbench_tps "$2" "$3" "$PGB_WARMUP" "${opts[@]}" >/dev/null || return 1
-    pgbench_tps "$4" "$5" "$PGB_WARMUP" "${opts[@]}" >/dev/null || return 1
-    for ((r = 1; r <= PGB_ROUNDS; r++)); do
-        if ((r % 2)); then
-            t=$(pgbench_tps "$2" "$3" "$PGB_SECS" "${opts[@]}") || return 1; acl+=("$t")
-            t=$(pgbench_tps "$4" "$5" "$PGB_SECS" "${opts[@]}") || return 1; base+=("$t")
-        else
-            t=$(pgbench_tps "$4" "$5" "$PGB_SECS" "${opts[@]}") || return 1; base+=("$t")
-            t=$(pgbench_tps "$2" "$3" "$PGB_SECS" "${opts[@]}") || return 1; acl+=("$t")
-        fi
-    done
-    sql -c "INSERT INTO bench.measurements (workload, arm, value, unit, samples)
-            SELECT '$w', arm, percentile_cont(0.5) WITHIN GROUP (ORDER BY x), 'tps', s
-              FROM (VALUES ('acl', '{$(IFS=,; echo "${acl[*]}")}'::float8[]),
-                           ('baseline', '{$(IFS=,; echo "${base[*]}")}'::float8[])) v(arm, s),
-                   unnest(s) x GROUP BY arm, s"
+    pgbench_arms "$1" "$PGB_ROUNDS" acl "$2" "$3" baseline "$4" "$5" -- "${@:6}"
 }
 
 # w7_prepared USERS NAME VAR SETUP PREPARE EXECUTE: psql that runs a
@@ -139,16 +173,18 @@ w7_replanning() {
 
 w7() {
     sql -c "SELECT bench.explain_all('W7'), pg_stat_statements_reset()" || return 1
-    pgbench_pair W7 bench_app w7_acl.sql bench_base w7_base.sql || return 1
+    # A third arm, in the same rounds: the baseline plus the identity
+    # statement, a setting nothing reads.  What acl would score if it cost
+    # nothing is that arm's tps over the strict baseline's.
+    pgbench_arms W7 "$W7_ROUNDS" acl bench_app w7_acl.sql baseline bench_base w7_base.sql \
+        identity bench_base w7_base_identity.sql || return 1
     # Every pgbench connection prepares the statement once.
     local stats
     stats=$(sql -At -c "SELECT jsonb_build_object('planner_runs', sum(plans), 'executions', sum(calls),
-                            'connections', $CLIENTS * ($PGB_ROUNDS + 1))
+                            'connections', $CLIENTS * ($W7_ROUNDS + 1))
                           FROM pg_stat_statements
                          WHERE query ~* '^SELECT \\* FROM public.glucose_readings ORDER BY measured_at DESC'") || return 1
-    w7_replanning "$stats" || return 1
-    # The same pair against a baseline that also sends the identity statement.
-    pgbench_pair W7.roundtrip bench_app w7_acl.sql bench_base w7_base_roundtrip.sql
+    w7_replanning "$stats"
 }
 
 w8() {
@@ -231,6 +267,7 @@ ACL_BUILD=$(acl_build_id)
 acl_start_cluster "bench-$PORT" "$PORT" shared_buffers=512MB max_parallel_workers_per_gather=0 jit=off \
     shared_preload_libraries=acl,pg_stat_statements pg_stat_statements.track_planning=on \
     autovacuum=off max_wal_size=8GB checkpoint_timeout=1h
+POSTMASTER=$(head -1 "$ACL_PGDATA/postmaster.pid")
 WORK=$(mktemp -d /tmp/acl-bench.XXXXXX)
 trap 'acl_stop_cluster; rm -rf "$WORK"' EXIT
 mkdir -p "$RESULTS"
@@ -285,7 +322,7 @@ fi
 sql -v acl_build="$ACL_BUILD" -v acl_changed="$acl_changed" -v json_file="$RESULTS/latest.json" -v chart_file="$WORK/chart.dat" -v mode="$MODE" \
     -v nproc="$CLIENTS" -v cpu="$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
     -v duration_s=$((SECONDS - started)) -v clients="$CLIENTS" -v samples="$SAMPLES" -v sample_ms="$SAMPLE_MS" \
-    -v pgbench_rounds="$PGB_ROUNDS" -v pgbench_seconds="$PGB_SECS" -f "$BENCH/report.sql"
+    -v pgbench_rounds="$PGB_ROUNDS" -v w7_rounds="$W7_ROUNDS" -v pgbench_seconds="$PGB_SECS" -f "$BENCH/report.sql"
 gnuplot -e "data='$WORK/chart.dat'; out='$RESULTS/latest.png'; subtitle='$MODE run, $(date -u +%F), $CLIENTS cores'" \
     "$BENCH/chart.gp"
 echo

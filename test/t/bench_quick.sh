@@ -33,7 +33,7 @@ json_ok() {
     fi
 }
 
-echo "1..7"
+echo "1..8"
 if BENCH_RESULTS="$WORK/results" BENCH_PORT="${BENCH_PORT:-55493}" \
         bash bench/run.sh --quick --no-build >"$WORK/out.log" 2>&1; then
     pass "bash bench/run.sh --quick --no-build succeeds"
@@ -65,6 +65,16 @@ json_ok "latest.json records the date, the machine and the data sizes" '
 json_ok "no workload stopped with an error; each has its plan (W8.memory: its memory breakdown)" '
     my @bad = grep { $_->{status} eq "error" || (!$_->{plan} && $_->{id} !~ /^W8\.sync/) } @w;
     print "$_->{id}: ", ($_->{error} // "no plan"), "\n" for @bad; !@bad'
+json_ok "W7 records its identity arm, its per-round ratios and each arm's CPU time per transaction" '
+    my ($w7) = grep { $_->{id} eq "W7" } @w;
+    my $c = $w7->{checks} // {};
+    my @arms = grep { my $a = $c->{cpu_us_per_transaction}{$_} // {};
+                      ($a->{client} // 0) > 0 && ($a->{server} // 0) > 0 } qw(acl baseline identity);
+    print "CPU time for: @arms\n" if @arms != 3;
+    @arms == 3 && ($c->{baseline_with_identity_statement}{acl_if_it_cost_nothing} // 0) > 0
+    && ($c->{by_cpu_time}{acl_ratio} // 0) > 0
+    && @{$c->{per_round}{acl_ratio} // []} == $d->{settings}{w7_rounds}
+    && @{$w7->{samples}{acl}} == $d->{settings}{w7_rounds}'
 
 if [ "$(od -An -tx1 -N8 "$WORK/results/latest.png" 2>/dev/null | tr -d ' \n')" = 89504e470d0a1a0a ]; then
     pass "latest.png is a PNG"
