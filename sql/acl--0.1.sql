@@ -373,7 +373,7 @@ CREATE FUNCTION @extschema@._has_preset(regclass, text, text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_has_preset' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION @extschema@._preset(anyelement, regclass, text, text) RETURNS anyelement
 AS 'MODULE_PATHNAME', 'acl_preset' LANGUAGE C STABLE PARALLEL RESTRICTED;
-CREATE FUNCTION @extschema@._validate(regclass, text, jsonb, jsonb) RETURNS boolean
+CREATE FUNCTION @extschema@._validate(regclass, text, jsonb, jsonb, text[]) RETURNS boolean
 AS 'MODULE_PATHNAME', 'acl_validate_write' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
 CREATE FUNCTION @extschema@._share_password(password text) RETURNS text

@@ -33,10 +33,13 @@ SELECT acl.validation_errors('{"owner": {"_eq": "$CURRENT_USER"}}', '{"owner": n
 
 -- The error: 23514, the first failing field in the message, every failure
 -- as JSON in the detail.
-\set VERBOSITY verbose
+-- (The SQLSTATE alone, then the message; verbose would add the source line.)
+\set VERBOSITY sqlstate
 SELECT acl.check_validation('{"_and": [{"value": {"_between": [20, 600]}}, {"note": {"_nempty": true}}]}',
                             '{"value": 700, "note": ""}', 'glucose_readings');
 \set VERBOSITY default
+SELECT acl.check_validation('{"_and": [{"value": {"_between": [20, 600]}}, {"note": {"_nempty": true}}]}',
+                            '{"value": 700, "note": ""}', 'glucose_readings');
 SELECT 'passes' AS valid FROM (SELECT acl.check_validation('{"value": {"_between": [20, 600]}}', '{"value": 100}', 'glucose_readings')) s;
 DO $$
 BEGIN

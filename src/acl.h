@@ -120,6 +120,10 @@ extern struct AclJson *acl_json_from_jsonb(Jsonb *jsonb);
 extern Datum acl_compile(PG_FUNCTION_ARGS);
 struct AclRule;
 extern struct AclRule *acl_validation_rule(Jsonb *validation);
+extern List *acl_validation_fields(const struct AclRule *rule);
+extern void acl_resolve_rule(struct AclRule *rule);
+extern struct AclJson *acl_json_copy(const struct AclJson *src);
+extern struct AclRule *acl_rule_copy(const struct AclRule *src);
 extern void acl_check_validation_rule(struct AclRule *rule, struct AclJson *payload,
 									  const char *collection, const char *permission);
 

@@ -17,6 +17,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/resowner.h"
 
 #include "acl.h"
@@ -68,21 +69,78 @@ acl_rule_check_depth(int depth, const char *path)
 					   NULL, "Flatten the rule: _and and _or take any number of members.");
 }
 
-/* A jsonb rule as the shared code's tree; NULL stays NULL. */
+static AclJson *
+json_scalar(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return acl_json_new(ACL_JSON_STRING, pnstrdup(v->val.string.val, v->val.string.len));
+		case jbvNumeric:
+			return acl_json_new(ACL_JSON_NUMBER,
+								DatumGetCString(DirectFunctionCall1(numeric_out,
+																	NumericGetDatum(v->val.numeric))));
+		case jbvBool:
+			return acl_json_new(ACL_JSON_BOOL, pstrdup(v->val.boolean ? "true" : "false"));
+		case jbvNull:
+			return acl_json_new(ACL_JSON_NULL, pstrdup("null"));
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * A jsonb value as the shared code's tree; NULL stays NULL.  Read with
+ * jsonb's iterator, which yields what JsonbToCString would print (numbers
+ * by numeric_out, members in jsonb's order) without printing and parsing
+ * it again: this runs for every written row.
+ */
 AclJson *
 acl_json_from_jsonb(Jsonb *jsonb)
 {
-	char	   *text;
-	const char *error = NULL;
-	AclJson    *json;
+	AclJsonBuilder builder = {0};
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	bool		raw_scalar = false;
 
 	if (jsonb == NULL)
 		return NULL;
-	text = JsonbToCString(NULL, &jsonb->root, VARSIZE(jsonb));
-	json = acl_json_parse(text, strlen(text), &error);
-	if (json == NULL)
-		elog(ERROR, "could not re-read jsonb: %s", error ? error : "unknown error");
-	return json;
+	it = JsonbIteratorInit(&jsonb->root);
+	while ((token = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (token)
+		{
+			case WJB_BEGIN_ARRAY:
+				/* a scalar document is stored as a one-element array */
+				if (v.val.array.rawScalar)
+					raw_scalar = true;
+				else
+					acl_json_builder_add(&builder, acl_json_new(ACL_JSON_ARRAY, NULL));
+				break;
+			case WJB_BEGIN_OBJECT:
+				acl_json_builder_add(&builder, acl_json_new(ACL_JSON_OBJECT, NULL));
+				break;
+			case WJB_END_ARRAY:
+				if (!raw_scalar)
+					acl_json_builder_end(&builder);
+				break;
+			case WJB_END_OBJECT:
+				acl_json_builder_end(&builder);
+				break;
+			case WJB_KEY:
+				builder.pending_key = pnstrdup(v.val.string.val, v.val.string.len);
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				acl_json_builder_add(&builder, json_scalar(&v));
+				break;
+			case WJB_DONE:
+				break;
+		}
+	}
+	return builder.root;
 }
 
 static AclJson
@@ -190,6 +248,79 @@ acl_validation_rule(Jsonb *validation)
 	return rule;
 }
 
+/* Resolves a rule's variables in place, for the current end user. */
+void
+acl_resolve_rule(AclRule *rule)
+{
+	resolve_rule_values(rule);
+}
+
+static char *
+copy_string(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/*
+ * Deep copies, into the current memory context: a cached tree stays as
+ * parsed while a copy of it is resolved in place for one end user.
+ */
+AclJson *
+acl_json_copy(const AclJson *src)
+{
+	AclJson    *dst;
+
+	if (src == NULL)
+		return NULL;
+	check_stack_depth();
+	dst = palloc(sizeof(AclJson));
+	*dst = *src;
+	dst->text = copy_string(src->text);
+	if (src->count > 0)
+	{
+		dst->items = palloc(sizeof(AclJson *) * src->count);
+		for (int i = 0; i < src->count; i++)
+			dst->items[i] = acl_json_copy(src->items[i]);
+		if (src->keys != NULL)
+		{
+			dst->keys = palloc(sizeof(char *) * src->count);
+			for (int i = 0; i < src->count; i++)
+				dst->keys[i] = copy_string(src->keys[i]);
+		}
+	}
+	else
+	{
+		dst->items = NULL;
+		dst->keys = NULL;
+	}
+	return dst;
+}
+
+AclRule *
+acl_rule_copy(const AclRule *src)
+{
+	AclRule    *dst;
+
+	if (src == NULL)
+		return NULL;
+	check_stack_depth();
+	dst = palloc(sizeof(AclRule));
+	*dst = *src;
+	dst->path = copy_string(src->path);
+	dst->field = copy_string(src->field);
+	dst->function = copy_string(src->function);
+	dst->op = copy_string(src->op);
+	dst->value = acl_json_copy(src->value);
+	dst->inner = acl_rule_copy(src->inner);
+	if (src->nchildren > 0)
+	{
+		dst->children = palloc(sizeof(AclRule *) * src->nchildren);
+		for (int i = 0; i < src->nchildren; i++)
+			dst->children[i] = acl_rule_copy(src->children[i]);
+	}
+	return dst;
+}
+
 /*
  * Raises 23514 naming the first failing field and rule when the payload
  * fails the validation rule; the detail lists every failure as JSON, for
@@ -210,6 +341,39 @@ acl_check_validation_rule(AclRule *rule, AclJson *payload, const char *collectio
 				 errdetail("%s", failures_json(failures, count)),
 				 permission ? errcontext("validation of permission %s", permission) : 0,
 				 errhint("The detail lists every failing field as JSON: field, type, expected, rule, message.")));
+}
+
+static void
+collect_validation_fields(const AclRule *rule, List **fields, int depth)
+{
+	acl_rule_check_depth(depth, rule->path);
+	switch (rule->kind)
+	{
+		case ACL_RULE_AND:
+		case ACL_RULE_OR:
+			for (int i = 0; i < rule->nchildren; i++)
+				collect_validation_fields(rule->children[i], fields, depth + 1);
+			break;
+		case ACL_RULE_CONDITION:
+		case ACL_RULE_RELATION:
+			if (rule->field != NULL && !list_member(*fields, makeString(rule->field)))
+				*fields = lappend(*fields, makeString(pstrdup(rule->field)));
+			break;
+	}
+}
+
+/*
+ * The payload members a validation rule reads (String nodes): the fields
+ * of its conditions and relations, which acl_validate() looks up in the
+ * payload by name and nothing else.
+ */
+List *
+acl_validation_fields(const AclRule *rule)
+{
+	List	   *fields = NIL;
+
+	collect_validation_fields(rule, &fields, 0);
+	return fields;
 }
 
 PG_FUNCTION_INFO_V1(acl_check_validation);

@@ -109,6 +109,10 @@ typedef struct TablePermission
 	char	  **fields;
 	Jsonb	   *presets;		/* NULL: none */
 	Jsonb	   *validation;		/* NULL: none */
+	/* parsed on first use by a write, variables unresolved */
+	AclJson    *parsed_presets;
+	AclRule    *parsed_validation;
+	char	   *id_text;
 } TablePermission;
 
 typedef struct TableEntry
@@ -216,7 +220,7 @@ load_table(TableEntry *entry, MemoryContext target)
 	acl_catalog_leave(&scope);
 }
 
-static const TableEntry *
+static TableEntry *
 table_permissions(Oid relid)
 {
 	TableEntry *entry;
@@ -1913,9 +1917,35 @@ jsonb_object_of(List *columns, Relation rel, Index varno)
 }
 
 /*
+ * The payload members the validation rules of (table, action) read, over
+ * every permission whatever its policy, since one plan serves every end
+ * user.  A change of any rule replans the table (acl._sync_table).
+ */
+static List *
+validated_fields(const TableEntry *table, char action)
+{
+	List	   *fields = NIL;
+
+	for (int i = 0; i < table->npermissions; i++)
+	{
+		const TablePermission *p = &table->permissions[i];
+
+		if (p->action == action && p->validation != NULL)
+			fields = list_concat_unique(fields,
+										acl_validation_fields(acl_rule_from_json(acl_json_from_jsonb(p->validation),
+																				 "validation")));
+	}
+	return fields;
+}
+
+/*
  * Validation (spec §5) runs on the new row as a check option, after BEFORE
  * triggers, on the columns the statement wrote plus those a preset may
- * have filled: acl._validate(rel, action, written, presettable).
+ * have filled: acl._validate(rel, action, written, presettable, read).
+ * Only the columns some rule reads go into the payload, converting a
+ * column to JSON being most of the check's cost; read lists them, so that
+ * a rule that reads another column, which this plan would have left out,
+ * fails the write instead of passing on a missing member.
  */
 static void
 add_validation(Query *q, Relation rel, const TableEntry *table, char action,
@@ -1924,16 +1954,24 @@ add_validation(Query *q, Relation rel, const TableEntry *table, char action,
 	TupleDesc	desc = RelationGetDescr(rel);
 	List	   *written_cols = NIL;
 	List	   *preset_cols = NIL;
-	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, JSONBOID, JSONBOID};
+	List	   *read;
+	Datum	   *read_names;
+	int			nread = 0;
+	ListCell   *lc;
+	Oid			argtypes[5] = {REGCLASSOID, TEXTOID, JSONBOID, JSONBOID, TEXTARRAYOID};
 	WithCheckOption *wco;
 
 	if (!action_has(table, action, validates, NULL))
 		return;
+	read = validated_fields(table, action);
+	read_names = palloc(sizeof(Datum) * Max(list_length(read), 1));
+	foreach(lc, read)
+		read_names[nread++] = CStringGetTextDatum(strVal(lfirst(lc)));
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped)
+		if (att->attisdropped || !list_member(read, makeString(NameStr(att->attname))))
 			continue;
 		if (bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, written))
 			written_cols = lappend_int(written_cols, att->attnum);
@@ -1944,11 +1982,15 @@ add_validation(Query *q, Relation rel, const TableEntry *table, char action,
 	wco->kind = kind;
 	wco->relname = pstrdup(RelationGetRelationName(rel));
 	wco->polname = pstrdup("acl validation");
-	wco->qual = (Node *) makeFuncExpr(acl_function("_validate", 4, argtypes), BOOLOID,
-									  list_make4(regclass_const(RelationGetRelid(rel)),
+	wco->qual = (Node *) makeFuncExpr(acl_function("_validate", 5, argtypes), BOOLOID,
+									  list_make5(regclass_const(RelationGetRelid(rel)),
 												 text_const(action_name(action)),
 												 jsonb_object_of(written_cols, rel, q->resultRelation),
-												 jsonb_object_of(preset_cols, rel, q->resultRelation)),
+												 jsonb_object_of(preset_cols, rel, q->resultRelation),
+												 makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+														   PointerGetDatum(construct_array(read_names, nread, TEXTOID,
+																						   -1, false, TYPALIGN_INT)),
+														   false, false)),
 									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	wco->cascaded = false;
 	q->withCheckOptions = lappend(q->withCheckOptions, wco);
@@ -2961,16 +3003,37 @@ typedef struct WriteRules
 	int			nvalidations;
 	AclRule   **validations;
 	char	  **validation_ids;
+	List	  **validation_fields;	/* what each rule reads (String nodes) */
 } WriteRules;
 
 static WriteRules write_memo;
 static MemoryContext write_memo_context = NULL;
 
+/*
+ * A permission's presets and validation rule as parsed, kept with the
+ * table's permissions: a write copies them and resolves the copy.
+ */
+static void
+parse_write_rules(TablePermission *p)
+{
+	MemoryContext old;
+
+	if (p->id_text != NULL)
+		return;
+	old = MemoryContextSwitchTo(table_cache_context);
+	if (p->presets != NULL)
+		p->parsed_presets = acl_json_from_jsonb(p->presets);
+	if (p->validation != NULL)
+		p->parsed_validation = acl_rule_from_json(acl_json_from_jsonb(p->validation), "validation");
+	p->id_text = psprintf(INT64_FORMAT, p->id);
+	MemoryContextSwitchTo(old);
+}
+
 static const WriteRules *
 write_rules(Oid relid, char action)
 {
 	const AclAccess *access = acl_current_access();
-	const TableEntry *table;
+	TableEntry *table;
 	MemoryContext old;
 
 	if (write_memo.presets != NULL && write_memo.relid == relid && write_memo.action == action &&
@@ -2991,27 +3054,30 @@ write_rules(Oid relid, char action)
 	write_memo.nvalidations = 0;
 	write_memo.validations = palloc(sizeof(AclRule *) * Max(table->npermissions, 1));
 	write_memo.validation_ids = palloc(sizeof(char *) * Max(table->npermissions, 1));
+	write_memo.validation_fields = palloc(sizeof(List *) * Max(table->npermissions, 1));
 	/* Administrators skip permission rows, presets and validation included (spec §2.5). */
 	if (!access->admin)
 	{
 		for (int pol = 0; pol < access->npolicies; pol++)
 			for (int i = 0; i < table->npermissions; i++)
 			{
-				const TablePermission *p = &table->permissions[i];
+				TablePermission *p = &table->permissions[i];
 
 				if (p->action != action || !acl_uuid_equal(&p->policy, &access->policies[pol]))
 					continue;
-				if (p->presets != NULL)
+				parse_write_rules(p);
+				if (p->parsed_presets != NULL)
+					for (int k = 0; k < p->parsed_presets->count; k++)
+						acl_json_object_set(write_memo.presets, p->parsed_presets->keys[k],
+											acl_json_copy(p->parsed_presets->items[k]));
+				if (p->parsed_validation != NULL)
 				{
-					AclJson    *presets = acl_json_from_jsonb(p->presets);
+					AclRule    *rule = acl_rule_copy(p->parsed_validation);
 
-					for (int k = 0; k < presets->count; k++)
-						acl_json_object_set(write_memo.presets, presets->keys[k], presets->items[k]);
-				}
-				if (p->validation != NULL)
-				{
-					write_memo.validations[write_memo.nvalidations] = acl_validation_rule(p->validation);
-					write_memo.validation_ids[write_memo.nvalidations++] = psprintf(INT64_FORMAT, p->id);
+					acl_resolve_rule(rule);
+					write_memo.validations[write_memo.nvalidations] = rule;
+					write_memo.validation_fields[write_memo.nvalidations] = acl_validation_fields(rule);
+					write_memo.validation_ids[write_memo.nvalidations++] = pstrdup(p->id_text);
 				}
 			}
 	}
@@ -3133,10 +3199,11 @@ acl_preset(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(acl_validate_write);
 
 /*
- * acl._validate(rel, action, written, presettable): the AND of the
+ * acl._validate(rel, action, written, presettable, read): the AND of the
  * validation rules of the current user's permissions for (rel, action)
  * over the written columns and the preset ones (spec §4.1 step 5); true, or
- * 23514 listing every failure.
+ * 23514 listing every failure.  The payload holds only the columns in
+ * read, those the rules read when the statement was planned.
  */
 Datum
 acl_validate_write(PG_FUNCTION_ARGS)
@@ -3147,7 +3214,31 @@ acl_validate_write(PG_FUNCTION_ARGS)
 	AclJson    *presettable = acl_json_from_jsonb(PG_GETARG_JSONB_P(3));
 	const WriteRules *rules = write_rules(relid, action);
 	AclJson    *merged = rules->presets;
+	Datum	   *read;
+	int			nread;
 
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &read, NULL, &nread);
+	for (int i = 0; i < rules->nvalidations; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, rules->validation_fields[i])
+		{
+			const char *field = strVal(lfirst(lc));
+			bool		planned = false;
+
+			for (int k = 0; k < nread && !planned; k++)
+				planned = strcmp(TextDatumGetCString(read[k]), field) == 0;
+			if (!planned)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("validation of %s reads column \"%s\", which this statement's plan does not give it",
+								get_rel_name(relid), field),
+						 errdetail("The validation rule of permission %s changed after the statement was planned.",
+								   rules->validation_ids[i]),
+						 errhint("Run the statement again; acl.sync() replans the table's statements when its rules change.")));
+		}
+	}
 	for (int k = 0; k < presettable->count; k++)
 		for (int m = 0; m < merged->count; m++)
 			if (strcmp(presettable->keys[k], merged->keys[m]) == 0)

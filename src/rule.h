@@ -38,6 +38,19 @@ typedef struct AclJson
 	struct AclJson **items;		/* arrays: elements; objects: member values */
 } AclJson;
 
+/* Builds a tree from a stream of values and container ends. */
+typedef struct AclJsonBuilder
+{
+	AclJson    *root;
+	AclJson   **stack;			/* the open containers, innermost last */
+	int			depth;
+	int			capacity;
+	char	   *pending_key;	/* the member name of the next value */
+} AclJsonBuilder;
+
+extern void acl_json_builder_add(AclJsonBuilder *b, AclJson *node);
+extern void acl_json_builder_end(AclJsonBuilder *b);
+
 /* NULL (with *error set) when the text is not one JSON value. */
 extern AclJson *acl_json_parse(const char *text, int len, const char **error);
 extern AclJson *acl_json_new(AclJsonKind kind, char *text);

@@ -25,15 +25,6 @@
 
 /* ---- JSON text to a tree ------------------------------------------------- */
 
-typedef struct JsonBuilder
-{
-	AclJson    *root;
-	AclJson   **stack;
-	int			depth;
-	int			capacity;
-	char	   *pending_key;
-} JsonBuilder;
-
 AclJson *
 acl_json_new(AclJsonKind kind, char *text)
 {
@@ -45,7 +36,7 @@ acl_json_new(AclJsonKind kind, char *text)
 }
 
 static void
-json_attach(JsonBuilder *b, AclJson *node)
+json_attach(AclJsonBuilder *b, AclJson *node)
 {
 	AclJson    *parent;
 
@@ -70,10 +61,17 @@ json_attach(JsonBuilder *b, AclJson *node)
 	parent->items[parent->count++] = node;
 }
 
-static void
-json_push(JsonBuilder *b, AclJson *node)
+/*
+ * Adds a node where the builder stands: the root, the next element of an
+ * array or the value of pending_key in an object.  A container becomes
+ * where the next nodes go, until acl_json_builder_end().
+ */
+void
+acl_json_builder_add(AclJsonBuilder *b, AclJson *node)
 {
 	json_attach(b, node);
+	if (node->kind != ACL_JSON_ARRAY && node->kind != ACL_JSON_OBJECT)
+		return;
 	if (b->depth == b->capacity)
 	{
 		b->capacity = b->capacity ? b->capacity * 2 : 16;
@@ -83,28 +81,34 @@ json_push(JsonBuilder *b, AclJson *node)
 	b->stack[b->depth++] = node;
 }
 
+void
+acl_json_builder_end(AclJsonBuilder *b)
+{
+	b->depth--;
+}
+
 static void
 on_object_start(void *state)
 {
-	json_push(state, acl_json_new(ACL_JSON_OBJECT, NULL));
+	acl_json_builder_add(state, acl_json_new(ACL_JSON_OBJECT, NULL));
 }
 
 static void
 on_array_start(void *state)
 {
-	json_push(state, acl_json_new(ACL_JSON_ARRAY, NULL));
+	acl_json_builder_add(state, acl_json_new(ACL_JSON_ARRAY, NULL));
 }
 
 static void
 on_end(void *state)
 {
-	((JsonBuilder *) state)->depth--;
+	acl_json_builder_end(state);
 }
 
 static void
 on_field(void *state, char *fname, bool isnull)
 {
-	((JsonBuilder *) state)->pending_key = fname;
+	((AclJsonBuilder *) state)->pending_key = fname;
 }
 
 static void
@@ -129,13 +133,13 @@ on_scalar(void *state, char *token, JsonTokenType type)
 			break;
 	}
 	node->text = token;
-	json_attach(state, node);
+	acl_json_builder_add(state, node);
 }
 
 AclJson *
 acl_json_parse(const char *text, int len, const char **error)
 {
-	JsonBuilder builder = {0};
+	AclJsonBuilder builder = {0};
 	JsonSemAction sem = {0};
 	JsonLexContext *lex;
 	JsonParseErrorType result;
