@@ -344,15 +344,16 @@ acl_check_validation_rule(AclRule *rule, AclJson *payload, const char *collectio
 }
 
 static void
-collect_validation_fields(const AclRule *rule, List **fields, int depth)
+collect_validation_fields(const AclRule *rule, List **fields)
 {
-	acl_rule_check_depth(depth, rule->path);
+	/* a stored rule is within the nesting limit; only the stack needs care */
+	check_stack_depth();
 	switch (rule->kind)
 	{
 		case ACL_RULE_AND:
 		case ACL_RULE_OR:
 			for (int i = 0; i < rule->nchildren; i++)
-				collect_validation_fields(rule->children[i], fields, depth + 1);
+				collect_validation_fields(rule->children[i], fields);
 			break;
 		case ACL_RULE_CONDITION:
 		case ACL_RULE_RELATION:
@@ -372,7 +373,7 @@ acl_validation_fields(const AclRule *rule)
 {
 	List	   *fields = NIL;
 
-	collect_validation_fields(rule, &fields, 0);
+	collect_validation_fields(rule, &fields);
 	return fields;
 }
 

@@ -3034,6 +3034,7 @@ write_rules(Oid relid, char action)
 {
 	const AclAccess *access = acl_current_access();
 	TableEntry *table;
+	WriteRules	built;
 	MemoryContext old;
 
 	if (write_memo.presets != NULL && write_memo.relid == relid && write_memo.action == action &&
@@ -3046,16 +3047,30 @@ write_rules(Oid relid, char action)
 	if (write_memo_context == NULL)
 		write_memo_context = AllocSetContextCreate(TopMemoryContext, "acl write rules",
 												   ALLOCSET_SMALL_SIZES);
+	/* Unusable until complete: an error below must not leave half a memo. */
 	write_memo.presets = NULL;
 	MemoryContextReset(write_memo_context);
+	memset(&built, 0, sizeof(built));
+	built.relid = relid;
+	built.action = action;
+	built.user = access->user_id;
+	built.anonymous = access->anonymous;
+	built.lxid = MyProc->lxid;
+	built.statement_start = GetCurrentStatementStartTimestamp();
+	built.generation = acl_catalog_generation;
 	table = table_permissions(relid);
 	old = MemoryContextSwitchTo(write_memo_context);
-	write_memo.presets = acl_json_new(ACL_JSON_OBJECT, NULL);
-	write_memo.nvalidations = 0;
-	write_memo.validations = palloc(sizeof(AclRule *) * Max(table->npermissions, 1));
-	write_memo.validation_ids = palloc(sizeof(char *) * Max(table->npermissions, 1));
-	write_memo.validation_fields = palloc(sizeof(List *) * Max(table->npermissions, 1));
-	/* Administrators skip permission rows, presets and validation included (spec §2.5). */
+	built.presets = acl_json_new(ACL_JSON_OBJECT, NULL);
+	built.validations = palloc(sizeof(AclRule *) * Max(table->npermissions, 1));
+	built.validation_ids = palloc(sizeof(char *) * Max(table->npermissions, 1));
+	built.validation_fields = palloc(sizeof(List *) * Max(table->npermissions, 1));
+
+	/*
+	 * First copy what applies, then resolve the copies: resolving may run
+	 * SPI, which may reload the table cache that table and p point into.
+	 * Administrators skip permission rows, presets and validation included
+	 * (spec §2.5).
+	 */
 	if (!access->admin)
 	{
 		for (int pol = 0; pol < access->npolicies; pol++)
@@ -3068,28 +3083,23 @@ write_rules(Oid relid, char action)
 				parse_write_rules(p);
 				if (p->parsed_presets != NULL)
 					for (int k = 0; k < p->parsed_presets->count; k++)
-						acl_json_object_set(write_memo.presets, p->parsed_presets->keys[k],
+						acl_json_object_set(built.presets, p->parsed_presets->keys[k],
 											acl_json_copy(p->parsed_presets->items[k]));
 				if (p->parsed_validation != NULL)
 				{
-					AclRule    *rule = acl_rule_copy(p->parsed_validation);
-
-					acl_resolve_rule(rule);
-					write_memo.validations[write_memo.nvalidations] = rule;
-					write_memo.validation_fields[write_memo.nvalidations] = acl_validation_fields(rule);
-					write_memo.validation_ids[write_memo.nvalidations++] = pstrdup(p->id_text);
+					built.validations[built.nvalidations] = acl_rule_copy(p->parsed_validation);
+					built.validation_ids[built.nvalidations++] = pstrdup(p->id_text);
 				}
 			}
 	}
-	write_memo.presets = acl_resolve_dynamic(write_memo.presets, "presets");
+	for (int i = 0; i < built.nvalidations; i++)
+	{
+		acl_resolve_rule(built.validations[i]);
+		built.validation_fields[i] = acl_validation_fields(built.validations[i]);
+	}
+	built.presets = acl_resolve_dynamic(built.presets, "presets");
 	MemoryContextSwitchTo(old);
-	write_memo.relid = relid;
-	write_memo.action = action;
-	write_memo.user = access->user_id;
-	write_memo.anonymous = access->anonymous;
-	write_memo.lxid = MyProc->lxid;
-	write_memo.statement_start = GetCurrentStatementStartTimestamp();
-	write_memo.generation = acl_catalog_generation;
+	write_memo = built;
 	return &write_memo;
 }
 
@@ -3215,9 +3225,13 @@ acl_validate_write(PG_FUNCTION_ARGS)
 	const WriteRules *rules = write_rules(relid, action);
 	AclJson    *merged = rules->presets;
 	Datum	   *read;
+	char	  **read_names;
 	int			nread;
 
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &read, NULL, &nread);
+	read_names = palloc(sizeof(char *) * Max(nread, 1));
+	for (int k = 0; k < nread; k++)
+		read_names[k] = TextDatumGetCString(read[k]);
 	for (int i = 0; i < rules->nvalidations; i++)
 	{
 		ListCell   *lc;
@@ -3228,14 +3242,14 @@ acl_validate_write(PG_FUNCTION_ARGS)
 			bool		planned = false;
 
 			for (int k = 0; k < nread && !planned; k++)
-				planned = strcmp(TextDatumGetCString(read[k]), field) == 0;
+				planned = strcmp(read_names[k], field) == 0;
 			if (!planned)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("validation of %s reads column \"%s\", which this statement's plan does not give it",
 								get_rel_name(relid), field),
-						 errdetail("The validation rule of permission %s changed after the statement was planned.",
-								   rules->validation_ids[i]),
+						 errdetail("The validation rule of permission %s reads \"%s\"; the plan hands validation only the columns the rules read when it was made (a rule changed since).",
+								   rules->validation_ids[i], field),
 						 errhint("Run the statement again; acl.sync() replans the table's statements when its rules change.")));
 		}
 	}
