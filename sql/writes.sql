@@ -224,3 +224,23 @@ $$;
 RESET acl.user_id;
 RESET ROLE;
 SELECT title FROM validated_items WHERE title LIKE '%in a block' ORDER BY id;
+-- Under REPEATABLE READ a table's permissions are loaded again by every
+-- transaction; each load replaces the last instead of piling up until the
+-- next catalog change (200 transactions, each planning its read again; a
+-- load of write_items is ~2 kB).
+SET ROLE acl_reg_write_app;
+SET acl.user_id = 'e1000000-0000-4000-8000-000000000001';
+SET default_transaction_isolation = 'repeatable read';
+DO $$
+BEGIN
+    FOR i IN 1 .. 200 LOOP
+        EXECUTE 'SELECT count(*) FROM write_items';
+        COMMIT;
+    END LOOP;
+END
+$$;
+RESET default_transaction_isolation;
+RESET acl.user_id;
+RESET ROLE;
+SELECT sum(total_bytes) < 64 * 1024 AS table_cache_bounded
+  FROM pg_backend_memory_contexts WHERE name IN ('acl table cache', 'acl table entry');

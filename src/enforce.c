@@ -119,6 +119,7 @@ typedef struct TableEntry
 {
 	Oid			relid;			/* hash key */
 	AclCacheScope scope;
+	MemoryContext context;		/* what the entry holds; emptied on reload */
 	int			npermissions;
 	TablePermission *permissions;
 } TableEntry;
@@ -246,7 +247,22 @@ table_permissions(Oid relid)
 		return entry;
 	scope = acl_cache_scope_now();
 	entry->scope.generation = 0;	/* unusable should the load fail */
-	load_table(entry, table_cache_context);
+
+	/*
+	 * An entry whose scope is one transaction or statement (REPEATABLE READ,
+	 * or a recent invalidation) is reloaded by the next one: its own context
+	 * keeps the reloads from piling up until the next catalog change.
+	 * Callers hold entries only within a statement, and a reload happens
+	 * only at the next, so emptying it here frees nothing still in use.
+	 */
+	if (!found)
+		entry->context = NULL;
+	if (entry->context == NULL)
+		entry->context = AllocSetContextCreate(table_cache_context, "acl table entry",
+											   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(entry->context);
+	load_table(entry, entry->context);
 	entry->scope = scope;
 	return entry;
 }
@@ -3014,13 +3030,13 @@ static MemoryContext write_memo_context = NULL;
  * table's permissions: a write copies them and resolves the copy.
  */
 static void
-parse_write_rules(TablePermission *p)
+parse_write_rules(TableEntry *table, TablePermission *p)
 {
 	MemoryContext old;
 
 	if (p->id_text != NULL)
 		return;
-	old = MemoryContextSwitchTo(table_cache_context);
+	old = MemoryContextSwitchTo(table->context);
 	if (p->presets != NULL)
 		p->parsed_presets = acl_json_from_jsonb(p->presets);
 	if (p->validation != NULL)
@@ -3080,7 +3096,7 @@ write_rules(Oid relid, char action)
 
 				if (p->action != action || !acl_uuid_equal(&p->policy, &access->policies[pol]))
 					continue;
-				parse_write_rules(p);
+				parse_write_rules(table, p);
 				if (p->parsed_presets != NULL)
 					for (int k = 0; k < p->parsed_presets->count; k++)
 						acl_json_object_set(built.presets, p->parsed_presets->keys[k],
