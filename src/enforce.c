@@ -1933,23 +1933,43 @@ jsonb_object_of(List *columns, Relation rel, Index varno)
 }
 
 /*
+ * A permission's presets and validation rule as parsed, kept with the
+ * table's permissions: a write copies them and resolves the copy.
+ */
+static void
+parse_write_rules(TableEntry *table, TablePermission *p)
+{
+	MemoryContext old;
+
+	if (p->id_text != NULL)
+		return;
+	old = MemoryContextSwitchTo(table->context);
+	if (p->presets != NULL)
+		p->parsed_presets = acl_json_from_jsonb(p->presets);
+	if (p->validation != NULL)
+		p->parsed_validation = acl_rule_from_json(acl_json_from_jsonb(p->validation), "validation");
+	p->id_text = psprintf(INT64_FORMAT, p->id);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * The payload members the validation rules of (table, action) read, over
  * every permission whatever its policy, since one plan serves every end
  * user.  A change of any rule replans the table (acl._sync_table).
  */
 static List *
-validated_fields(const TableEntry *table, char action)
+validated_fields(TableEntry *table, char action)
 {
 	List	   *fields = NIL;
 
 	for (int i = 0; i < table->npermissions; i++)
 	{
-		const TablePermission *p = &table->permissions[i];
+		TablePermission *p = &table->permissions[i];
 
-		if (p->action == action && p->validation != NULL)
-			fields = list_concat_unique(fields,
-										acl_validation_fields(acl_rule_from_json(acl_json_from_jsonb(p->validation),
-																				 "validation")));
+		if (p->action != action || p->validation == NULL)
+			continue;
+		parse_write_rules(table, p);
+		fields = list_concat_unique(fields, acl_validation_fields(p->parsed_validation));
 	}
 	return fields;
 }
@@ -1964,7 +1984,7 @@ validated_fields(const TableEntry *table, char action)
  * fails the write instead of passing on a missing member.
  */
 static void
-add_validation(Query *q, Relation rel, const TableEntry *table, char action,
+add_validation(Query *q, Relation rel, TableEntry *table, char action,
 			   Bitmapset *written, WCOKind kind)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -2040,7 +2060,7 @@ has_view_check(Query *q)
 }
 
 static void
-enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, const TableEntry *table,
+enforce_result_relation(Query *q, RangeTblEntry *rte, Relation rel, TableEntry *table,
 						int npolicy)
 {
 	/* A plain INSERT observes no value of the table: nothing to mask. */
@@ -2257,7 +2277,7 @@ enforce_query(Query *q, PlannerInfo *root)
 			elog(ERROR, "could not open relation with OID %u", rte->relid);
 		if (acl_relation_is_managed(rel) && row_security_applies(rte))
 		{
-			const TableEntry *table = table_permissions(rte->relid);
+			TableEntry *table = table_permissions(rte->relid);
 			int			npolicy = policy_qual_count(q, rte, rti);
 
 			(void) enforce_sublinks((Node *) list_copy_tail(rte->securityQuals, npolicy), root);
@@ -3020,30 +3040,13 @@ typedef struct WriteRules
 	AclRule   **validations;
 	char	  **validation_ids;
 	List	  **validation_fields;	/* what each rule reads (String nodes) */
+	char	   *relname;		/* for errors */
+	ArrayType  *verified_read;	/* the last plan's column list found to cover
+								 * validation_fields */
 } WriteRules;
 
 static WriteRules write_memo;
 static MemoryContext write_memo_context = NULL;
-
-/*
- * A permission's presets and validation rule as parsed, kept with the
- * table's permissions: a write copies them and resolves the copy.
- */
-static void
-parse_write_rules(TableEntry *table, TablePermission *p)
-{
-	MemoryContext old;
-
-	if (p->id_text != NULL)
-		return;
-	old = MemoryContextSwitchTo(table->context);
-	if (p->presets != NULL)
-		p->parsed_presets = acl_json_from_jsonb(p->presets);
-	if (p->validation != NULL)
-		p->parsed_validation = acl_rule_from_json(acl_json_from_jsonb(p->validation), "validation");
-	p->id_text = psprintf(INT64_FORMAT, p->id);
-	MemoryContextSwitchTo(old);
-}
 
 static const WriteRules *
 write_rules(Oid relid, char action)
@@ -3080,6 +3083,7 @@ write_rules(Oid relid, char action)
 	built.validations = palloc(sizeof(AclRule *) * Max(table->npermissions, 1));
 	built.validation_ids = palloc(sizeof(char *) * Max(table->npermissions, 1));
 	built.validation_fields = palloc(sizeof(List *) * Max(table->npermissions, 1));
+	built.relname = get_rel_name(relid);
 
 	/*
 	 * First copy what applies, then resolve the copies: resolving may run
@@ -3225,6 +3229,46 @@ acl_preset(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(acl_validate_write);
 
 /*
+ * Every column the current rules read must be among those the plan hands
+ * validation (read): a rule changed since the plan was made fails the
+ * write.  Checked when the rules or the plan's list change, not per row.
+ */
+static void
+check_planned_fields(const WriteRules *rules, ArrayType *read)
+{
+	Datum	   *names;
+	int			nnames;
+
+	Assert(rules == &write_memo);
+	if (rules->verified_read != NULL && VARSIZE(rules->verified_read) == VARSIZE(read) &&
+		memcmp(rules->verified_read, read, VARSIZE(read)) == 0)
+		return;
+	deconstruct_array(read, TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &nnames);
+	for (int i = 0; i < rules->nvalidations; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, rules->validation_fields[i])
+		{
+			const char *field = strVal(lfirst(lc));
+			bool		planned = false;
+
+			for (int k = 0; k < nnames && !planned; k++)
+				planned = strcmp(TextDatumGetCString(names[k]), field) == 0;
+			if (!planned)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("validation of %s reads column \"%s\", which this statement's plan does not give it",
+								rules->relname, field),
+						 errdetail("The validation rule of permission %s reads \"%s\"; the plan hands validation only the columns the rules read when it was made (a rule changed since).",
+								   rules->validation_ids[i], field),
+						 errhint("Run the statement again; acl.sync() replans the table's statements when its rules change.")));
+		}
+	}
+	write_memo.verified_read = copy_into(write_memo_context, read, VARSIZE(read));
+}
+
+/*
  * acl._validate(rel, action, written, presettable, read): the AND of the
  * validation rules of the current user's permissions for (rel, action)
  * over the written columns and the preset ones (spec §4.1 step 5); true, or
@@ -3240,41 +3284,14 @@ acl_validate_write(PG_FUNCTION_ARGS)
 	AclJson    *presettable = acl_json_from_jsonb(PG_GETARG_JSONB_P(3));
 	const WriteRules *rules = write_rules(relid, action);
 	AclJson    *merged = rules->presets;
-	Datum	   *read;
-	char	  **read_names;
-	int			nread;
 
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &read, NULL, &nread);
-	read_names = palloc(sizeof(char *) * Max(nread, 1));
-	for (int k = 0; k < nread; k++)
-		read_names[k] = TextDatumGetCString(read[k]);
-	for (int i = 0; i < rules->nvalidations; i++)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rules->validation_fields[i])
-		{
-			const char *field = strVal(lfirst(lc));
-			bool		planned = false;
-
-			for (int k = 0; k < nread && !planned; k++)
-				planned = strcmp(read_names[k], field) == 0;
-			if (!planned)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("validation of %s reads column \"%s\", which this statement's plan does not give it",
-								get_rel_name(relid), field),
-						 errdetail("The validation rule of permission %s reads \"%s\"; the plan hands validation only the columns the rules read when it was made (a rule changed since).",
-								   rules->validation_ids[i], field),
-						 errhint("Run the statement again; acl.sync() replans the table's statements when its rules change.")));
-		}
-	}
+	check_planned_fields(rules, PG_GETARG_ARRAYTYPE_P(4));
 	for (int k = 0; k < presettable->count; k++)
 		for (int m = 0; m < merged->count; m++)
 			if (strcmp(presettable->keys[k], merged->keys[m]) == 0)
 				acl_json_object_set(payload, presettable->keys[k], presettable->items[k]);
 	for (int i = 0; i < rules->nvalidations; i++)
-		acl_check_validation_rule(rules->validations[i], payload, get_rel_name(relid),
+		acl_check_validation_rule(rules->validations[i], payload, rules->relname,
 								  rules->validation_ids[i]);
 	PG_RETURN_BOOL(true);
 }
